@@ -1,0 +1,2 @@
+//! The OpenStack demo.
+fn main() {}

@@ -1,0 +1,2 @@
+//! `lb`: the load balancer's command line.
+fn main() {}

@@ -1,0 +1,15 @@
+//! The typed model of a load-balancer configuration.
+//!
+//! This is what the rest of the system runs on; it knows nothing of the file format (see
+//! [`crate::config`] for the TOML layer), so an embedder can build it in code. Defaults follow
+//! the OpenStack profile (HAProxy as deployed by TripleO): see each type's `Default`.
+
+mod check;
+mod duration;
+mod server;
+mod vip;
+
+pub use check::{Check, CheckKind, HttpCheck, InitialState, ScriptStep, StatusRange};
+pub use duration::{DurationParseError, format_duration, parse_duration};
+pub use server::{AdminState, Health, MAX_WEIGHT, Server, ServerId};
+pub use vip::{Admin, Config, Global, Mode, Persistence, SchedulerKind, Timeouts, Vip};

@@ -1,0 +1,1 @@
+//! Persistence: keeping clients on their server (source IP, cookie, last successful).

@@ -1,0 +1,1 @@
+//! The built-in OpenStack profile: VIP address and controllers to the 23 VIPs.
