@@ -1,2 +1,24 @@
 //! `lb`: the load balancer's command line.
-fn main() {}
+//!
+//! - `lb check -c FILE`: validates a configuration; prints `ok` (exit 0) or every error, one
+//!   per line as `FILE:LINE:COLUMN: PATH: MESSAGE` (exit 1); exit 2 when the file cannot be
+//!   read.
+//! - `lb profile openstack --vip ADDR --controller NAME=ADDR ... [--port-offset N]`: prints
+//!   the built-in OpenStack profile as a configuration file.
+
+mod check;
+mod cli;
+mod profile;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Check(args) => check::run(&args),
+        Command::Profile(args) => profile::run(&args),
+    }
+}

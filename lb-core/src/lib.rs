@@ -14,10 +14,12 @@
 //! - [`scheduler`]: one trait, one file per algorithm.
 //! - [`persistence`]: source-IP tables, HTTP cookies and last-successful stickiness.
 //! - [`profile`]: the built-in OpenStack profile.
+//! - [`proxy_protocol`]: the PROXY protocol v1/v2 header codec.
 
 pub mod config;
 pub mod model;
 pub mod persistence;
 pub mod pool;
 pub mod profile;
+pub mod proxy_protocol;
 pub mod scheduler;

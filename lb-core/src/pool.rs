@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crate::model::{AdminState, Health, SchedulerKind, Server, ServerId};
+use crate::scheduler::load_tree::LoadHooks;
 use crate::scheduler::{PickContext, Scheduler};
 
 /// Live counters of one server, shared by every snapshot that contains it.
@@ -24,6 +25,8 @@ use crate::scheduler::{PickContext, Scheduler};
 pub struct ServerLive {
     active: AtomicU32,
     total: AtomicU64,
+    /// Least-connections trees to tell about opens and closes.
+    pub(crate) load_hooks: LoadHooks,
 }
 
 impl ServerLive {
@@ -41,12 +44,14 @@ impl ServerLive {
     pub fn connection_opened(&self) {
         self.active.fetch_add(1, Ordering::Relaxed);
         self.total.fetch_add(1, Ordering::Relaxed);
+        self.load_hooks.notify(|| self.active(), true);
     }
 
     /// Counts the end of a connection counted by [`ServerLive::connection_opened`].
     pub fn connection_closed(&self) {
         let previous = self.active.fetch_sub(1, Ordering::Relaxed);
         debug_assert!(previous > 0, "connection_closed without connection_opened");
+        self.load_hooks.notify(|| self.active(), false);
     }
 }
 

@@ -1,1 +1,45 @@
-//! The I/O crate of `lb`: tokio listeners, TCP forwarding, the health-check runner.
+//! The I/O crate of `lb`: tokio listeners and TCP forwarding for the virtual services that
+//! `lb-core` describes.
+//!
+//! Start a service from a [`lb_core::model::Vip`] with [`Service::start`] (inside a Tokio
+//! runtime); the returned [`ServiceHandle`] changes its servers' admin and health states,
+//! replaces its server list, closes a server's sessions, reads its [`Stats`] and stops it.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), lb_proxy::Error> {
+//! use lb_core::model::{Server, ServerId, Vip};
+//! use lb_proxy::Service;
+//!
+//! let mut vip = Vip::new("keystone", "127.0.0.1:5000".parse().unwrap());
+//! vip.servers.push(Server::new(ServerId(1), "ctl1", "127.0.0.11:5000".parse().unwrap()));
+//! vip.servers.push(Server::new(ServerId(2), "ctl2", "127.0.0.12:5000".parse().unwrap()));
+//! let service = Service::start(vip)?;
+//! // ... later
+//! service.stop().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Modules: [`listener`] (sockets that may bind a VIP not held yet), `limits` (connection caps
+//! and wait queue), `selection` (persistence then scheduler, with retries), `connect` (server
+//! connections and socket options), `proxy_header` (PROXY protocol on the wire), `forward`
+//! (splice or buffered copying with half-close and idle limits), `sessions` (closing a
+//! server's sessions), `session` (one connection's lifecycle), `service` (the embedding API).
+
+mod connect;
+mod error;
+mod forward;
+mod limits;
+pub mod listener;
+mod proxy_header;
+mod random;
+mod selection;
+mod service;
+mod session;
+mod sessions;
+mod stats;
+
+pub use error::Error;
+pub use limits::GlobalLimit;
+pub use service::{Service, ServiceHandle};
+pub use stats::{ServerStats, Stats};

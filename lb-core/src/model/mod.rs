@@ -6,10 +6,15 @@
 
 mod check;
 mod duration;
+mod network;
 mod server;
+mod validate;
 mod vip;
 
 pub use check::{Check, CheckKind, HttpCheck, InitialState, ScriptStep, StatusRange};
 pub use duration::{DurationParseError, format_duration, parse_duration};
+pub use network::{KeepAlive, Network, NetworkParseError, ProxyVersion};
 pub use server::{AdminState, Health, MAX_WEIGHT, Server, ServerId};
+pub(crate) use validate::out_of_range;
+pub use validate::{ValidationError, validate};
 pub use vip::{Admin, Config, Global, Mode, Persistence, SchedulerKind, Timeouts, Vip};

@@ -3,13 +3,14 @@
 //! Defaults (the OpenStack profile's, from TripleO's HAProxy settings): mode `tcp`,
 //! scheduler `round-robin`, no persistence, a `tcp` check, connect timeout 10 s, client and
 //! server idle timeouts 2 m, tunnel timeout 1 h, queue timeout 2 m, HTTP request-head timeout
-//! 10 s, 3 connect retries, no per-VIP cap beyond 4096, global cap 20480.
+//! 10 s, 3 connect retries, no per-VIP cap beyond 4096, global cap 20480; no PROXY protocol
+//! either way, no fixed source address, no TCP keep-alive.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Check, Server};
+use super::{Check, KeepAlive, Network, ProxyVersion, Server};
 
 /// A whole configuration: global settings, the admin listener and every VIP.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -253,6 +254,18 @@ pub struct Vip {
     pub shutdown_sessions_on_down: bool,
     /// The real servers, in configured order (the order `first` follows).
     pub servers: Vec<Server>,
+    /// Send a PROXY protocol header of this version to servers at the start of every
+    /// connection, so they see the client's address (default: none).
+    pub send_proxy: Option<ProxyVersion>,
+    /// Clients in these networks must start with a PROXY protocol header (v1 or v2), whose
+    /// addresses then stand for the client's; anyone else's bytes are data (default: empty).
+    pub accept_proxy_from: Vec<Network>,
+    /// Local address that connections to servers are made from (default: the system's choice).
+    pub source: Option<IpAddr>,
+    /// TCP keep-alive on client connections (default: off).
+    pub client_keepalive: Option<KeepAlive>,
+    /// TCP keep-alive on server connections (default: off).
+    pub server_keepalive: Option<KeepAlive>,
 }
 
 impl Vip {
@@ -270,6 +283,11 @@ impl Vip {
             max_connections: 4096,
             shutdown_sessions_on_down: false,
             servers: Vec::new(),
+            send_proxy: None,
+            accept_proxy_from: Vec::new(),
+            source: None,
+            client_keepalive: None,
+            server_keepalive: None,
         }
     }
 

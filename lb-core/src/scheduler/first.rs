@@ -2,6 +2,7 @@
 //!
 //! Weights are ignored beyond weight 0 (which makes a server ineligible).
 
+use super::fallback::first_allowed_from;
 use super::{PickContext, Schedule};
 use crate::pool::Member;
 
@@ -11,9 +12,6 @@ pub struct First;
 
 impl Schedule for First {
     fn pick(&self, members: &[Member], eligible: &[u32], context: &PickContext<'_>) -> Option<u32> {
-        eligible
-            .iter()
-            .copied()
-            .find(|&index| !context.exclude.contains(&members[index as usize].id))
+        first_allowed_from(members, eligible, 0, context.exclude)
     }
 }

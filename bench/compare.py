@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""Side-by-side comparison of lb, HAProxy and nginx on this machine.
+
+Starts two nginx backends, an iperf3 server, and each proxy on loopback with equivalent
+settings (same timeouts, one worker/thread each). The proxy under test is pinned to core 0;
+the load generator and the backends run on core 1. Measurements are interleaved
+(lb, haproxy, nginx, direct) round by round so that drift cancels, and every run is bounded
+in time. Prints a table with lb/HAProxy ratios and writes JSON.
+
+    bench/run                 # installs what is missing, builds lb --release, runs this
+    bench/compare.py --lb target/release/lb --rounds 2 --seconds 5 --json bench/latest.json
+"""
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HOST = "127.0.0.1"
+BACKENDS = [18081, 18082]
+IPERF_PORT = 18090
+PORTS = {  # (http, tcp, tcp-bulk) listen ports per proxy
+    "lb": (18301, 18302, 18303),
+    "haproxy": (18101, 18102, 18103),
+    "nginx": (18201, 18202, 18203),
+}
+PROXY_CORE = "0"
+LOAD_CORE = "1"
+TIMEOUT_CONNECT, TIMEOUT_IDLE = "10s", "2m"
+
+
+def backend_nginx_conf(tmp):
+    servers = "\n".join(
+        f"server {{ listen {HOST}:{p} reuseport backlog=4096; keepalive_requests 100000;"
+        f' location / {{ return 200 "hello from {p}\\n"; }} }}'
+        for p in BACKENDS
+    )
+    return f"""
+worker_processes 1;
+pid {tmp}/backend.pid;
+error_log {tmp}/backend-error.log warn;
+events {{ worker_connections 20000; }}
+http {{ access_log off; {servers} }}
+"""
+
+
+def haproxy_conf(tmp):
+    http, tcp, bulk = PORTS["haproxy"]
+    servers = "\n".join(f"  server s{p} {HOST}:{p}" for p in BACKENDS)
+    return f"""
+global
+  nbthread 1
+  maxconn 20480
+  pidfile {tmp}/haproxy.pid
+defaults
+  timeout connect {TIMEOUT_CONNECT}
+  timeout client {TIMEOUT_IDLE}
+  timeout server {TIMEOUT_IDLE}
+  maxconn 20000
+listen http
+  mode http
+  bind {HOST}:{http}
+  balance roundrobin
+{servers}
+listen tcp
+  mode tcp
+  bind {HOST}:{tcp}
+  balance roundrobin
+{servers}
+listen bulk
+  mode tcp
+  bind {HOST}:{bulk}
+  server iperf {HOST}:{IPERF_PORT}
+"""
+
+
+def nginx_conf(tmp):
+    http, tcp, bulk = PORTS["nginx"]
+    upstream = " ".join(f"server {HOST}:{p};" for p in BACKENDS)
+    return f"""
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 20000; }}
+http {{
+  access_log off;
+  upstream backends {{ {upstream} keepalive 64; }}
+  server {{
+    listen {HOST}:{http} backlog=4096;
+    keepalive_requests 100000;
+    location / {{ proxy_pass http://backends; proxy_http_version 1.1;
+      proxy_set_header Connection ""; proxy_connect_timeout {TIMEOUT_CONNECT};
+      proxy_read_timeout {TIMEOUT_IDLE}; proxy_send_timeout {TIMEOUT_IDLE}; }}
+  }}
+}}
+stream {{
+  upstream tcp_backends {{ {upstream} }}
+  server {{ listen {HOST}:{tcp} backlog=4096; proxy_pass tcp_backends;
+    proxy_connect_timeout {TIMEOUT_CONNECT}; proxy_timeout {TIMEOUT_IDLE}; }}
+  server {{ listen {HOST}:{bulk}; proxy_pass {HOST}:{IPERF_PORT}; }}
+}}
+"""
+
+
+def lb_conf(http_mode):
+    http, tcp, bulk = PORTS["lb"]
+    servers = ", ".join(f'{{ name = "s{p}", address = "{HOST}:{p}" }}' for p in BACKENDS)
+    vips = [
+        ("tcp", tcp, "tcp", servers),
+        ("bulk", bulk, "tcp", f'{{ name = "iperf", address = "{HOST}:{IPERF_PORT}" }}'),
+    ]
+    if http_mode:
+        vips.append(("http", http, "http", servers))
+    blocks = "".join(
+        f"""
+[[vip]]
+name = "{name}"
+listen = ["{HOST}:{port}"]
+mode = "{mode}"
+servers = [ {srv} ]
+"""
+        for name, port, mode, srv in vips
+    )
+    return f"""
+[global]
+max_connections = 20480
+[defaults]
+connect_timeout = "{TIMEOUT_CONNECT}"
+client_timeout = "{TIMEOUT_IDLE}"
+server_timeout = "{TIMEOUT_IDLE}"
+max_connections = 20000
+{blocks}"""
+
+
+class Proc:
+    """A started process, pinned to a core, stopped on exit."""
+
+    def __init__(self, name, argv, core, log):
+        self.name = name
+        self.popen = subprocess.Popen(
+            ["taskset", "-c", core, *argv], stdout=log, stderr=subprocess.STDOUT
+        )
+
+    def pid(self):
+        return self.popen.pid
+
+    def stop(self):
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(5)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+
+
+def wait_port(port, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((HOST, port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def parse_latency(text):
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def wrk(port, seconds, connections, close=False):
+    argv = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
+    argv += ["--latency", "--timeout", "5s"]
+    if close:
+        argv += ["-H", "Connection: close"]
+    out = subprocess.run(
+        argv + [f"http://{HOST}:{port}/"], capture_output=True, text=True, timeout=seconds + 30
+    ).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    result["requests"] = int(re.search(r"(\d+) requests in", out).group(1))
+    for pct in ("50", "99"):
+        m = re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", out, re.M)
+        result[f"p{pct}_ms"] = parse_latency(m.group(1)) if m else None
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["errors"] = (sum(map(int, errors.groups())) if errors else 0) + (
+        int(non2xx.group(1)) if non2xx else 0
+    )
+    return result
+
+
+def iperf(port, seconds):
+    out = subprocess.run(
+        ["taskset", "-c", LOAD_CORE, "iperf3", "-c", HOST, "-p", str(port), "-t", str(seconds), "-J"],
+        capture_output=True, text=True, timeout=seconds + 30,
+    ).stdout
+    data = json.loads(out)
+    return {"gbps": data["end"]["sum_received"]["bits_per_second"] / 1e9}
+
+
+def idle_memory(pid, port, count):
+    """RSS growth per idle connection, in KiB, with `count` idle client connections."""
+    before = rss_kib(pid)
+    sockets = []
+    try:
+        for _ in range(count):
+            sockets.append(socket.create_connection((HOST, port), timeout=5))
+        time.sleep(1.0)  # let the proxy accept and connect every one: nothing to await from here
+        after = rss_kib(pid)
+    finally:
+        for s in sockets:
+            s.close()
+    return {"kib_per_conn": (after - before) / count, "rss_before_kib": before, "rss_after_kib": after}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lb", default="target/release/lb", help="the lb binary")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=int, default=5, help="length of each wrk/iperf3 run")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--idle", type=int, default=5000, help="idle connections for memory")
+    parser.add_argument("--json", default="bench/latest.json")
+    args = parser.parse_args()
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    tmp = tempfile.mkdtemp(prefix="lb-bench-")
+    log = open(os.path.join(tmp, "procs.log"), "w")
+    procs = []
+
+    def write(name, text):
+        path = os.path.join(tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    lb_http = subprocess.run([args.lb, "check", "-c", write("probe.toml", lb_conf(True))],
+                             capture_output=True).returncode == 0
+    try:
+        procs.append(Proc("backend", ["nginx", "-c", write("backend.conf", backend_nginx_conf(tmp)),
+                                      "-g", "daemon off;"], LOAD_CORE, log))
+        procs.append(Proc("iperf3", ["iperf3", "-s", "-B", HOST, "-p", str(IPERF_PORT)], LOAD_CORE, log))
+        proxies = {
+            "lb": Proc("lb", [args.lb, "run", "-c", write("lb.toml", lb_conf(lb_http))], PROXY_CORE, log),
+            "haproxy": Proc("haproxy", ["haproxy", "-db", "-f", write("haproxy.cfg", haproxy_conf(tmp))],
+                            PROXY_CORE, log),
+            "nginx": Proc("nginx", ["nginx", "-c", write("nginx.conf", nginx_conf(tmp)), "-g", "daemon off;"],
+                          PROXY_CORE, log),
+        }
+        procs += proxies.values()
+        for port in BACKENDS + [IPERF_PORT] + [p for ports in PORTS.values() for p in ports[1:]]:
+            if not wait_port(port):
+                sys.exit(f"bench: nothing listens on {port}; see {tmp}/procs.log")
+        # nginx's master forks a worker: measure the worker, which does the work.
+        time.sleep(0.5)
+        pids = {name: p.pid() for name, p in proxies.items()}
+        children = subprocess.run(["pgrep", "-P", str(pids["nginx"])], capture_output=True, text=True)
+        if children.stdout.split():
+            pids["nginx"] = int(children.stdout.split()[0])
+
+        targets = {name: PORTS[name] for name in proxies}
+        targets["direct"] = (BACKENDS[0], BACKENDS[0], IPERF_PORT)
+        tests = [("http_keepalive", 0, {}), ("http_close", 0, {"close": True}), ("tcp_keepalive", 1, {})]
+        results = {t: {n: [] for n in targets} for t, _, _ in tests}
+        results["tcp_bulk"] = {n: [] for n in targets}
+        for _ in range(args.rounds):
+            for test, index, options in tests:
+                for name, ports in targets.items():
+                    if test.startswith("http") and name == "lb" and not lb_http:
+                        continue
+                    cpu0 = cpu_seconds(pids[name]) if name in pids else None
+                    run = wrk(ports[index], args.seconds, args.connections, **options)
+                    if cpu0 is not None:
+                        run["cpu_us_per_req"] = (cpu_seconds(pids[name]) - cpu0) * 1e6 / max(run["requests"], 1)
+                    results[test][name].append(run)
+            for name, ports in targets.items():
+                cpu0 = cpu_seconds(pids[name]) if name in pids else None
+                run = iperf(ports[2], args.seconds)
+                if cpu0 is not None:
+                    gigabytes = run["gbps"] * args.seconds / 8
+                    run["cpu_s_per_gb"] = (cpu_seconds(pids[name]) - cpu0) / max(gigabytes, 1e-9)
+                results["tcp_bulk"][name].append(run)
+        results["idle_memory"] = {name: idle_memory(pids[name], PORTS[name][1], args.idle) for name in proxies}
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        log.close()
+
+    report = summarize(results)
+    report["machine"] = machine()
+    os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump({"summary": report, "runs": results}, f, indent=2)
+    print_table(report)
+    print(f"\nJSON: {args.json}   logs: {tmp}")
+
+
+def summarize(results):
+    summary = {}
+    for test, by_name in results.items():
+        if test == "idle_memory":
+            summary[test] = {n: {"kib_per_conn": r["kib_per_conn"]} for n, r in by_name.items()}
+            continue
+        summary[test] = {}
+        for name, runs in by_name.items():
+            if runs:
+                keys = [k for k in runs[0] if isinstance(runs[0][k], (int, float))]
+                summary[test][name] = {k: statistics.median(r[k] for r in runs) for k in keys}
+    return summary
+
+
+METRICS = [
+    ("http_keepalive", "rps", "HTTP keep-alive req/s", True),
+    ("http_keepalive", "p99_ms", "HTTP keep-alive p99 ms", False),
+    ("http_keepalive", "cpu_us_per_req", "HTTP keep-alive CPU us/req", False),
+    ("http_close", "rps", "HTTP close req/s", True),
+    ("tcp_keepalive", "rps", "TCP mode req/s", True),
+    ("tcp_keepalive", "p99_ms", "TCP mode p99 ms", False),
+    ("tcp_keepalive", "cpu_us_per_req", "TCP mode CPU us/req", False),
+    ("tcp_bulk", "gbps", "TCP bulk Gbit/s", True),
+    ("tcp_bulk", "cpu_s_per_gb", "TCP bulk CPU s/GB", False),
+    ("idle_memory", "kib_per_conn", "Idle KiB per TCP conn", False),
+]
+
+
+def print_table(summary):
+    names = ["lb", "haproxy", "nginx", "direct"]
+    print(f"{'metric':30}" + "".join(f"{n:>12}" for n in names) + f"{'lb/haproxy':>12}")
+    for test, key, label, _higher_better in METRICS:
+        row = summary.get(test, {})
+        cells = [row.get(n, {}).get(key) for n in names]
+        lb, ha = cells[0], cells[1]
+        ratio = f"{lb / ha:.2f}" if lb is not None and ha else "n/a"
+        print(f"{label:30}" + "".join(f"{c:>12.2f}" if c is not None else f"{'n/a':>12}" for c in cells)
+              + f"{ratio:>12}")
+
+
+def machine():
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": os.uname().release,
+            "haproxy": subprocess.run(["haproxy", "-v"], capture_output=True, text=True).stdout.split("\n")[0],
+            "nginx": subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()}
+
+
+if __name__ == "__main__":
+    if shutil.which("wrk") is None:
+        sys.exit("bench: wrk is missing (run bench/run, which installs it)")
+    main()

@@ -1,0 +1,38 @@
+//! `lb run` as a user runs it: a config file in a temporary directory, the real binary, and
+//! its log lines awaited as events.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::EVENT_TIMEOUT;
+use super::process::Process;
+
+/// A running `lb run -c <file>`.
+pub struct Lb {
+    /// The process; its output lines are the log.
+    pub process: Process,
+}
+
+impl Lb {
+    /// Writes `config` to `dir/lb.toml`, starts `lb run` on it and waits for `ready`.
+    pub fn start(dir: &Path, config: &str) -> Lb {
+        let path = dir.join("lb.toml");
+        std::fs::write(&path, config).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lb"));
+        command
+            .arg("run")
+            .arg("-c")
+            .arg(&path)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1");
+        let process = Process::spawn("lb", command);
+        process.wait_for("ready", EVENT_TIMEOUT);
+        Lb { process }
+    }
+
+    /// Waits for a health transition line of `server` to `state` (`up` or `down`).
+    pub fn wait_health(&self, server: &str, state: &str) -> String {
+        let needle = format!("server={server} health={state}");
+        self.process.wait_for(&needle, EVENT_TIMEOUT)
+    }
+}

@@ -1,0 +1,53 @@
+//! Real nginx servers on loopback, each answering every request with its own name.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+
+use super::process::Process;
+use super::{EVENT_TIMEOUT, free_port, local};
+
+/// An nginx master with one worker, serving `<name>` on every path.
+pub struct Nginx {
+    /// Its address.
+    pub address: SocketAddr,
+    /// The process (nginx in the foreground).
+    pub process: Process,
+}
+
+impl Nginx {
+    /// Starts nginx on a free port and waits until it accepts connections.
+    pub fn start(dir: &Path, name: &str) -> Nginx {
+        let port = free_port();
+        let prefix = dir.join(name);
+        std::fs::create_dir_all(prefix.join("logs")).unwrap();
+        let config = prefix.join("nginx.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "worker_processes 1;\nerror_log stderr notice;\npid {pid};\n\
+                 events {{ worker_connections 4096; }}\n\
+                 http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp};\n\
+                 fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp}; scgi_temp_path {tmp};\n\
+                 server {{ listen 127.0.0.1:{port}; location / {{ return 200 \"{name}\\n\"; }} }} }}\n",
+                pid = prefix.join("nginx.pid").display(),
+                tmp = prefix.display(),
+            ),
+        )
+        .unwrap();
+        let mut command = Command::new("nginx");
+        command
+            .arg("-p")
+            .arg(&prefix)
+            .arg("-c")
+            .arg(&config)
+            .args(["-g", "daemon off;"]);
+        let process = Process::spawn(name, command);
+        // nginx logs "start worker process" once its listener is open.
+        process.wait_for("start worker process", EVENT_TIMEOUT);
+        Nginx {
+            address: local(port),
+            process,
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! Semantic checks of a whole [`Config`], for configurations read from a file and for those an
+//! embedder builds in code alike.
+//!
+//! [`validate`] reports every problem, never just the first, each with the path of the field as
+//! the TOML file names it (`vip[2].servers[1].weight`, `vip[0].check.rise`,
+//! `vip[1].connect_timeout`), so the file layer can point at the line that set it.
+//!
+//! What is checked: unique VIP names, no address:port taken twice (over every VIP and the admin
+//! listener), no port 0 on listeners or servers, at least one listen address and one server per
+//! VIP, unique server names and ids within a VIP, weights within `0..=MAX_WEIGHT`, names made of
+//! letters, digits, `-`, `_` and `.` (they appear in admin API paths), cookie persistence only on
+//! `http` VIPs, positive rise, fall, connection caps and table sizes, netmasks within the
+//! address length, a check port other than 0, and no zero duration where zero makes no sense
+//! (every timeout and interval except `queue_timeout`, where zero means "do not queue").
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::{Check, CheckKind, Config, MAX_WEIGHT, Mode, Persistence, ScriptStep, Vip};
+
+/// One semantic problem of a configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationError {
+    /// The field, named as in the TOML file: `vip[1].servers[0].weight`.
+    pub path: String,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+/// Every semantic problem of `config`, in the order of the fields; empty when it can run.
+pub fn validate(config: &Config) -> Vec<ValidationError> {
+    let mut report = Report::default();
+    if config.global.max_connections == 0 {
+        report.push("global.max_connections", "must be at least 1");
+    }
+    let mut listeners: HashMap<SocketAddr, String> = HashMap::new();
+    if let Some(admin) = &config.admin {
+        report.listener(&mut listeners, admin.listen, "admin.listen".to_owned());
+    }
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    for (index, vip) in config.vips.iter().enumerate() {
+        let path = format!("vip[{index}]");
+        report.name(&format!("{path}.name"), &vip.name);
+        if let Some(&first) = names.get(vip.name.as_str()) {
+            report.push(
+                format!("{path}.name"),
+                format!(
+                    "duplicate VIP name `{}` (first used by vip[{first}])",
+                    vip.name
+                ),
+            );
+        } else {
+            names.insert(&vip.name, index);
+        }
+        if vip.listen.is_empty() {
+            report.push(format!("{path}.listen"), "needs at least one address:port");
+        }
+        for (slot, address) in vip.listen.iter().enumerate() {
+            report.listener(&mut listeners, *address, format!("{path}.listen[{slot}]"));
+        }
+        vip_settings(&mut report, &path, vip);
+    }
+    report.errors
+}
+
+fn vip_settings(report: &mut Report, path: &str, vip: &Vip) {
+    servers(report, path, vip);
+    persistence(report, &format!("{path}.persistence"), vip);
+    check(report, &format!("{path}.check"), &vip.check);
+    let timeouts = &vip.timeouts;
+    for (key, value) in [
+        ("connect_timeout", timeouts.connect),
+        ("client_timeout", timeouts.client),
+        ("server_timeout", timeouts.server),
+        ("tunnel_timeout", timeouts.tunnel),
+        ("http_request_timeout", timeouts.http_request),
+    ] {
+        report.positive_duration(&format!("{path}.{key}"), value);
+    }
+    if vip.max_connections == 0 {
+        report.push(format!("{path}.max_connections"), "must be at least 1");
+    }
+    for (key, keepalive) in [
+        ("client_keepalive", vip.client_keepalive),
+        ("server_keepalive", vip.server_keepalive),
+    ] {
+        if let Some(keepalive) = keepalive {
+            report.positive_duration(&format!("{path}.{key}.idle"), keepalive.idle);
+            report.positive_duration(&format!("{path}.{key}.interval"), keepalive.interval);
+            if keepalive.count == 0 {
+                report.push(format!("{path}.{key}.count"), "must be at least 1");
+            }
+        }
+    }
+}
+
+fn servers(report: &mut Report, path: &str, vip: &Vip) {
+    if vip.servers.is_empty() {
+        report.push(format!("{path}.servers"), "a VIP needs at least one server");
+    }
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut ids = HashMap::new();
+    for (index, server) in vip.servers.iter().enumerate() {
+        let path = format!("{path}.servers[{index}]");
+        report.name(&format!("{path}.name"), &server.name);
+        if let Some(&first) = names.get(server.name.as_str()) {
+            report.push(
+                format!("{path}.name"),
+                format!(
+                    "duplicate server name `{}` (first used by servers[{first}])",
+                    server.name
+                ),
+            );
+        } else {
+            names.insert(&server.name, index);
+        }
+        if let Some(&first) = ids.get(&server.id) {
+            report.push(
+                path.clone(),
+                format!(
+                    "server id {} is already used by servers[{first}]",
+                    server.id
+                ),
+            );
+        } else {
+            ids.insert(server.id, index);
+        }
+        if server.address.port() == 0 {
+            report.push(format!("{path}.address"), "port 0 cannot be connected to");
+        }
+        if server.weight > MAX_WEIGHT {
+            report.push(
+                format!("{path}.weight"),
+                out_of_range(server.weight, 0, MAX_WEIGHT),
+            );
+        }
+    }
+}
+
+fn persistence(report: &mut Report, path: &str, vip: &Vip) {
+    match &vip.persistence {
+        Persistence::None | Persistence::LastSuccessful { .. } => {}
+        Persistence::SourceIp {
+            timeout,
+            size,
+            netmask_v4,
+            netmask_v6,
+        } => {
+            report.positive_duration(&format!("{path}.timeout"), *timeout);
+            if *size == 0 {
+                report.push(format!("{path}.size"), "must be at least 1");
+            }
+            if *netmask_v4 > 32 {
+                report.push(format!("{path}.netmask"), out_of_range(*netmask_v4, 0, 32));
+            }
+            if *netmask_v6 > 128 {
+                report.push(
+                    format!("{path}.netmask_v6"),
+                    out_of_range(*netmask_v6, 0, 128),
+                );
+            }
+        }
+        Persistence::Cookie {
+            name,
+            max_idle,
+            max_life,
+            ..
+        } => {
+            if vip.mode != Mode::Http {
+                report.push(
+                    format!("{path}.kind"),
+                    format!(
+                        "cookie persistence needs mode = \"http\" (this VIP is {})",
+                        vip.mode.as_str()
+                    ),
+                );
+            }
+            if !is_name(name) {
+                report.push(
+                    format!("{path}.name"),
+                    format!("`{name}` is not a cookie name (letters, digits, `-`, `_`, `.`)"),
+                );
+            }
+            for (key, value) in [("max_idle", max_idle), ("max_life", max_life)] {
+                if let Some(value) = value {
+                    report.positive_duration(&format!("{path}.{key}"), *value);
+                }
+            }
+        }
+    }
+}
+
+fn check(report: &mut Report, path: &str, check: &Check) {
+    for (key, value) in [("rise", check.rise), ("fall", check.fall)] {
+        if value == 0 {
+            report.push(format!("{path}.{key}"), "must be at least 1");
+        }
+    }
+    if check.observe_failures == Some(0) {
+        report.push(
+            format!("{path}.observe_failures"),
+            "must be at least 1 (leave it out to turn passive observation off)",
+        );
+    }
+    if check.port == Some(0) {
+        report.push(format!("{path}.port"), out_of_range(0, 1, u16::MAX));
+    }
+    for (key, value) in [
+        ("interval", check.interval),
+        ("fast_interval", check.fast_interval),
+        ("down_interval", check.down_interval),
+        ("timeout", check.timeout),
+    ] {
+        report.positive_duration(&format!("{path}.{key}"), value);
+    }
+    match &check.kind {
+        CheckKind::Tcp | CheckKind::Mysql | CheckKind::Redis { .. } => {}
+        CheckKind::Http(http) => {
+            if http.method.is_empty() || !http.method.bytes().all(|b| b.is_ascii_uppercase()) {
+                report.push(
+                    format!("{path}.method"),
+                    format!("`{}` is not an HTTP method (e.g. GET, HEAD)", http.method),
+                );
+            }
+            if !http.path.starts_with('/') || http.path.bytes().any(|b| b <= b' ') {
+                report.push(
+                    format!("{path}.path"),
+                    format!(
+                        "`{}` is not a request path (e.g. `/healthcheck`)",
+                        http.path
+                    ),
+                );
+            }
+            if http.expect.is_empty() {
+                report.push(format!("{path}.expect"), "needs at least one status range");
+            }
+        }
+        CheckKind::Script(steps) => {
+            if steps.is_empty() {
+                report.push(format!("{path}.steps"), "needs at least one step");
+            }
+            for (index, step) in steps.iter().enumerate() {
+                let (ScriptStep::Send(bytes) | ScriptStep::Expect(bytes)) = step;
+                if bytes.is_empty() {
+                    report.push(
+                        format!("{path}.steps[{index}]"),
+                        "an empty step does nothing",
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The message for a number outside its range, shared with the file layer.
+pub(crate) fn out_of_range(
+    value: impl fmt::Display,
+    low: impl fmt::Display,
+    high: impl fmt::Display,
+) -> String {
+    format!("{value} is out of range ({low}-{high})")
+}
+
+fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+#[derive(Default)]
+struct Report {
+    errors: Vec<ValidationError>,
+}
+
+impl Report {
+    fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(ValidationError {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn name(&mut self, path: &str, name: &str) {
+        if !is_name(name) {
+            self.push(
+                path,
+                format!("`{name}` is not a valid name (letters, digits, `-`, `_`, `.`)"),
+            );
+        }
+    }
+
+    fn positive_duration(&mut self, path: &str, value: Duration) {
+        if value.is_zero() {
+            self.push(path, "must be longer than zero");
+        }
+    }
+
+    fn listener(
+        &mut self,
+        taken: &mut HashMap<SocketAddr, String>,
+        address: SocketAddr,
+        path: String,
+    ) {
+        if address.port() == 0 {
+            self.push(path, "a listener needs a port other than 0");
+        } else if let Some(first) = taken.get(&address) {
+            self.push(path, format!("{address} is already used by {first}"));
+        } else {
+            taken.insert(address, path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Admin, Server, ServerId};
+
+    fn vip(name: &str, port: u16) -> Vip {
+        let mut vip = Vip::new(name, SocketAddr::from(([192, 0, 2, 10], port)));
+        vip.servers = vec![Server::new(
+            ServerId(0),
+            "a",
+            SocketAddr::from(([192, 0, 2, 11], port)),
+        )];
+        vip
+    }
+
+    fn paths(config: &Config) -> Vec<String> {
+        validate(config).into_iter().map(|e| e.path).collect()
+    }
+
+    #[test]
+    fn a_sound_config_has_no_error() {
+        let config = Config {
+            admin: Some(Admin::default()),
+            vips: vec![vip("mysql", 3306), vip("redis", 6379)],
+            ..Config::default()
+        };
+        assert_eq!(validate(&config), vec![]);
+    }
+
+    #[test]
+    fn reports_every_problem_with_its_path() {
+        let mut first = vip("web", 80);
+        first.persistence = Persistence::cookie();
+        first.servers[0].weight = 300;
+        first.servers.push(first.servers[0].clone());
+        first.servers[1].weight = 1;
+        first.check.rise = 0;
+        first.check.port = Some(0);
+        first.timeouts.connect = Duration::ZERO;
+        let mut second = vip("web", 80);
+        second.servers.clear();
+        let config = Config {
+            vips: vec![first, second],
+            ..Config::default()
+        };
+        assert_eq!(
+            paths(&config),
+            [
+                "vip[0].servers[0].weight",
+                "vip[0].servers[1].name",
+                "vip[0].servers[1]",
+                "vip[0].persistence.kind",
+                "vip[0].check.rise",
+                "vip[0].check.port",
+                "vip[0].connect_timeout",
+                "vip[1].name",
+                "vip[1].listen[0]",
+                "vip[1].servers",
+            ]
+        );
+        let errors = validate(&config);
+        assert_eq!(
+            errors[0].to_string(),
+            "vip[0].servers[0].weight: 300 is out of range (0-256)"
+        );
+        assert!(errors[8].message.contains("vip[0].listen[0]"));
+    }
+
+    #[test]
+    fn the_admin_listener_cannot_share_a_vip_address() {
+        let config = Config {
+            admin: Some(Admin {
+                listen: SocketAddr::from(([192, 0, 2, 10], 80)),
+                token_file: None,
+            }),
+            vips: vec![vip("web", 80)],
+            ..Config::default()
+        };
+        assert_eq!(paths(&config), ["vip[0].listen[0]"]);
+    }
+
+    #[test]
+    fn zero_queue_timeout_means_no_queue_and_is_allowed() {
+        let mut web = vip("web", 80);
+        web.timeouts.queue = Duration::ZERO;
+        let config = Config {
+            vips: vec![web],
+            ..Config::default()
+        };
+        assert_eq!(validate(&config), vec![]);
+    }
+}

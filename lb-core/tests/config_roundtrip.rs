@@ -1,0 +1,291 @@
+//! `to_toml` writes any valid configuration so that `parse` reads back the same one: what
+//! `lb profile` prints is what `lb run` will run.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lb_core::config::{parse, to_toml};
+use lb_core::model::{
+    Admin, AdminState, Check, CheckKind, Config, Global, HttpCheck, InitialState, KeepAlive, Mode,
+    Network, Persistence, ProxyVersion, SchedulerKind, ScriptStep, Server, ServerId, StatusRange,
+    Timeouts, Vip, validate,
+};
+use proptest::collection::vec;
+use proptest::option;
+use proptest::prelude::*;
+
+fn duration() -> impl Strategy<Value = Duration> {
+    prop_oneof![
+        1u64..10_000_000_000,
+        (1u64..100).prop_map(|h| h * 3_600_000)
+    ]
+    .prop_map(Duration::from_millis)
+}
+
+fn ip() -> impl Strategy<Value = IpAddr> {
+    prop_oneof![
+        any::<[u8; 4]>().prop_map(IpAddr::from),
+        any::<[u16; 8]>().prop_map(IpAddr::from)
+    ]
+}
+
+fn text() -> impl Strategy<Value = String> {
+    any::<String>().prop_filter("not empty", |text| !text.is_empty())
+}
+
+fn name() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9._-]{1,12}"
+}
+
+fn status_range() -> impl Strategy<Value = StatusRange> {
+    (100u16..600, 0u16..100).prop_map(|(low, span)| StatusRange {
+        low,
+        high: (low + span).min(599),
+    })
+}
+
+fn check_kind() -> impl Strategy<Value = CheckKind> {
+    let http = (
+        "[A-Z]{1,7}",
+        "/[!-~]{0,20}",
+        option::of(text()),
+        vec(status_range(), 1..4),
+        option::of(text()),
+    )
+        .prop_map(|(method, path, host, expect, body_contains)| {
+            CheckKind::Http(HttpCheck {
+                method,
+                path,
+                host,
+                expect,
+                body_contains,
+            })
+        });
+    let step = prop_oneof![
+        text().prop_map(|text| ScriptStep::Send(text.into_bytes())),
+        text().prop_map(|text| ScriptStep::Expect(text.into_bytes())),
+    ];
+    prop_oneof![
+        Just(CheckKind::Tcp),
+        Just(CheckKind::Http(HttpCheck::default())),
+        http,
+        Just(CheckKind::Mysql),
+        option::of(any::<String>()).prop_map(|password| CheckKind::Redis { password }),
+        vec(step, 1..4).prop_map(CheckKind::Script),
+    ]
+}
+
+fn check() -> impl Strategy<Value = Check> {
+    let timing = (
+        duration(),
+        option::of(duration()),
+        option::of(duration()),
+        duration(),
+    );
+    let counts = (
+        1u32..10,
+        1u32..10,
+        option::of(1u16..),
+        any::<bool>(),
+        option::of(1u32..9),
+    );
+    (check_kind(), timing, counts).prop_map(
+        |(kind, (interval, fast, down, timeout), (rise, fall, port, down_first, observe))| Check {
+            kind,
+            interval,
+            fast_interval: fast.unwrap_or(interval),
+            down_interval: down.unwrap_or(interval),
+            rise,
+            fall,
+            timeout,
+            port,
+            initial: if down_first {
+                InitialState::Down
+            } else {
+                InitialState::Up
+            },
+            observe_failures: observe,
+        },
+    )
+}
+
+fn persistence() -> impl Strategy<Value = Persistence> {
+    prop_oneof![
+        Just(Persistence::None),
+        (duration(), 1usize..100_000, 0u8..=32, 0u8..=128).prop_map(
+            |(timeout, size, netmask_v4, netmask_v6)| Persistence::SourceIp {
+                timeout,
+                size,
+                netmask_v4,
+                netmask_v6,
+            }
+        ),
+        (
+            name(),
+            any::<(bool, bool)>(),
+            option::of(duration()),
+            option::of(duration())
+        )
+            .prop_map(|(name, (indirect, nocache), max_idle, max_life)| {
+                Persistence::Cookie {
+                    name,
+                    indirect,
+                    nocache,
+                    max_idle,
+                    max_life,
+                }
+            }),
+        any::<bool>().prop_map(|clear_on_drain| Persistence::LastSuccessful { clear_on_drain }),
+    ]
+}
+
+fn server() -> impl Strategy<Value = Server> {
+    let state = prop_oneof![
+        Just(AdminState::Ready),
+        Just(AdminState::Drain),
+        Just(AdminState::Maintenance)
+    ];
+    (ip(), 1u16.., 0u16..=256, any::<bool>(), state).prop_map(
+        |(ip, port, weight, backup, admin)| Server {
+            id: ServerId(0),
+            name: String::new(),
+            address: SocketAddr::new(ip, port),
+            weight,
+            backup,
+            admin,
+        },
+    )
+}
+
+fn keepalive() -> impl Strategy<Value = Option<KeepAlive>> {
+    option::of(prop_oneof![
+        Just(KeepAlive::default()),
+        (duration(), duration(), 1u32..20).prop_map(|(idle, interval, count)| KeepAlive {
+            idle,
+            interval,
+            count,
+        })
+    ])
+}
+
+fn vip() -> impl Strategy<Value = Vip> {
+    let modes = (
+        any::<bool>(),
+        proptest::sample::select(SchedulerKind::ALL.to_vec()),
+    );
+    let timeouts = vec(duration(), 5).prop_flat_map(|d| {
+        prop_oneof![Just(Duration::ZERO), duration()].prop_map(move |queue| Timeouts {
+            connect: d[0],
+            client: d[1],
+            server: d[2],
+            tunnel: d[3],
+            queue,
+            http_request: d[4],
+        })
+    });
+    let limits = (any::<u32>(), 1u32.., any::<bool>());
+    let transport = (
+        option::of(prop_oneof![Just(ProxyVersion::V1), Just(ProxyVersion::V2)]),
+        vec((ip(), 0u8..=32), 0..3),
+        option::of(ip()),
+        keepalive(),
+        keepalive(),
+    );
+    (
+        modes,
+        persistence(),
+        check(),
+        timeouts,
+        limits,
+        vec(server(), 1..5),
+        transport,
+    )
+        .prop_map(
+            |((http, scheduler), persistence, check, timeouts, limits, servers, transport)| {
+                let (retries, max_connections, shutdown_sessions_on_down) = limits;
+                let (send_proxy, networks, source, client_keepalive, server_keepalive) = transport;
+                let cookie = matches!(persistence, Persistence::Cookie { .. });
+                let mut vip = Vip::new("", SocketAddr::from(([192, 0, 2, 10], 1)));
+                vip.mode = if http || cookie {
+                    Mode::Http
+                } else {
+                    Mode::Tcp
+                };
+                vip.scheduler = scheduler;
+                vip.persistence = persistence;
+                vip.check = check;
+                vip.timeouts = timeouts;
+                vip.retries = retries;
+                vip.max_connections = max_connections;
+                vip.shutdown_sessions_on_down = shutdown_sessions_on_down;
+                vip.servers = servers;
+                vip.send_proxy = send_proxy;
+                vip.accept_proxy_from = networks
+                    .into_iter()
+                    .filter_map(|(ip, prefix)| Network::new(ip, prefix))
+                    .collect();
+                vip.source = source;
+                vip.client_keepalive = client_keepalive;
+                vip.server_keepalive = server_keepalive;
+                vip
+            },
+        )
+}
+
+/// Valid configurations: names and listen addresses are made unique, ids follow the order.
+fn config() -> impl Strategy<Value = Config> {
+    let global = (1u32.., duration()).prop_map(|(max_connections, shutdown_timeout)| Global {
+        max_connections,
+        shutdown_timeout,
+    });
+    let admin = option::of(
+        (1u16..1000, option::of("[a-z./]{1,12}")).prop_map(|(port, file)| Admin {
+            listen: SocketAddr::from(([127, 0, 0, 1], port)),
+            token_file: file.map(PathBuf::from),
+        }),
+    );
+    (global, admin, vec((name(), vip()), 0..4)).prop_map(|(global, admin, vips)| {
+        let vips = vips
+            .into_iter()
+            .enumerate()
+            .map(|(index, (name, mut vip))| {
+                vip.name = format!("{name}{index}");
+                let port = 1000 + 10 * u16::try_from(index).unwrap();
+                vip.listen = vec![SocketAddr::from(([192, 0, 2, 10], port))];
+                for (slot, server) in vip.servers.iter_mut().enumerate() {
+                    server.id = ServerId(u32::try_from(slot).unwrap());
+                    server.name = format!("s{slot}");
+                }
+                vip
+            })
+            .collect();
+        Config {
+            global,
+            admin,
+            vips,
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn to_toml_then_parse_gives_the_same_config(config in config()) {
+        prop_assert_eq!(validate(&config), vec![]);
+        let text = to_toml(&config);
+        let read = parse("written.toml", &text);
+        prop_assert_eq!(read.as_ref().err().map(ToString::to_string), None, "{}", text);
+        prop_assert_eq!(read.unwrap(), config);
+    }
+}
+
+#[test]
+fn the_contract_example_survives_a_round_trip() {
+    let config = parse("contract.toml", include_str!("data/contract.toml")).unwrap();
+    let text = to_toml(&config);
+    assert_eq!(parse("written.toml", &text).unwrap(), config);
+    assert!(text.contains("[[vip]]\nname = \"mysql\"\nlisten = [\"192.0.2.10:3306\"]\n"));
+    assert!(text.contains("  { name = \"controller-0\", address = \"192.0.2.11:3306\" },\n"));
+}

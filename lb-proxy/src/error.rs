@@ -1,0 +1,35 @@
+//! Errors of the embedding API: what can go wrong when starting or changing a service.
+
+use std::io;
+use std::net::SocketAddr;
+
+use lb_core::model::ServerId;
+
+/// Why a service could not start or a change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A listening socket could not be set up (address in use, no permission, bad address).
+    #[error("VIP `{vip}`: cannot listen on {address}: {source}")]
+    Bind {
+        /// The VIP's name.
+        vip: String,
+        /// The address that failed.
+        address: SocketAddr,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// The VIP has no listen address.
+    #[error("VIP `{vip}` has no listen address")]
+    NoListenAddress {
+        /// The VIP's name.
+        vip: String,
+    },
+    /// A change named a server the VIP does not have.
+    #[error("VIP `{vip}` has no server {server}")]
+    UnknownServer {
+        /// The VIP's name.
+        vip: String,
+        /// The id asked for.
+        server: ServerId,
+    },
+}

@@ -1,0 +1,173 @@
+//! Which server a new connection goes to, attempt after attempt: persistence first, then the
+//! pool's scheduler, never a server this connection already failed on.
+//!
+//! - `source-ip`: the client's entry in the VIP's table, while its server may take sticky
+//!   traffic; the server that accepts is recorded (entries expire after the table's timeout).
+//! - `last-successful`: the VIP's one entry, likewise; recorded only if no other connection
+//!   moved it meanwhile, so traffic never fails back.
+//! - `none`, and `cookie` (an HTTP mode, which TCP forwarding does not read): the scheduler
+//!   alone.
+//!
+//! A selection works on one pool snapshot for its whole life, so a pool swapped mid-way (health
+//! or admin change) affects the next connection, not the retries of this one.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use lb_core::model::{Persistence, ServerId};
+use lb_core::persistence::{
+    ClientKey, LastSuccessful, SourceIpSettings, SourceIpTable, Stickiness, Vacancy,
+};
+use lb_core::pool::{Member, Pool, ServerLive};
+use lb_core::scheduler::PickContext;
+
+use crate::random::random_u64;
+
+/// The persistence state of one VIP, kept across pool rebuilds.
+#[derive(Debug)]
+pub(crate) enum Stick {
+    /// Every connection is scheduled afresh.
+    None,
+    /// Client address to server.
+    SourceIp(SourceIpTable),
+    /// The VIP's last server to accept a connection.
+    LastSuccessful(LastSuccessful),
+}
+
+impl Stick {
+    /// The state `persistence` needs, empty.
+    pub(crate) fn new(persistence: &Persistence) -> Self {
+        if let Some(settings) = SourceIpSettings::from_model(persistence) {
+            Stick::SourceIp(SourceIpTable::new(settings, random_u64()))
+        } else if let Some(entry) = LastSuccessful::from_model(persistence) {
+            Stick::LastSuccessful(entry)
+        } else {
+            Stick::None
+        }
+    }
+
+    /// Forgets whatever points at `server` (removed from the VIP).
+    pub(crate) fn remove_server(&self, server: ServerId) {
+        match self {
+            Stick::None => {}
+            Stick::SourceIp(table) => {
+                table.remove_server(server);
+            }
+            Stick::LastSuccessful(entry) => entry.remove_server(server),
+        }
+    }
+}
+
+/// What to record once a server accepts.
+#[derive(Debug, Clone, Copy)]
+enum Token {
+    None,
+    SourceIp(ClientKey),
+    LastSuccessful(Vacancy),
+}
+
+/// A server to try.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    /// Its stable id.
+    pub(crate) id: ServerId,
+    /// Where to connect.
+    pub(crate) address: SocketAddr,
+    live: Arc<ServerLive>,
+}
+
+impl Target {
+    fn of(member: &Member) -> Self {
+        Target {
+            id: member.id,
+            address: member.address,
+            live: Arc::clone(&member.live),
+        }
+    }
+}
+
+/// The server choices of one connection.
+#[derive(Debug)]
+pub(crate) struct Selection<'s> {
+    pool: Arc<Pool>,
+    stick: &'s Stick,
+    client: IpAddr,
+    now: Duration,
+    sticky: Option<Target>,
+    token: Token,
+    tried: Vec<ServerId>,
+}
+
+impl<'s> Selection<'s> {
+    /// Choices for a connection from `client` at `now` (the service's monotonic clock).
+    pub(crate) fn new(pool: Arc<Pool>, stick: &'s Stick, client: IpAddr, now: Duration) -> Self {
+        let (sticky, token) = match stick {
+            Stick::None => (None, Token::None),
+            Stick::SourceIp(table) => split(table.sticky(client, now, &pool), Token::SourceIp),
+            Stick::LastSuccessful(entry) => split(entry.sticky(&pool), Token::LastSuccessful),
+        };
+        Selection {
+            pool,
+            stick,
+            client,
+            now,
+            sticky,
+            token,
+            tried: Vec::new(),
+        }
+    }
+
+    /// The next server to try: the persisted one first, then the scheduler's picks among
+    /// those not tried yet; `None` when nothing is left.
+    pub(crate) fn next(&mut self) -> Option<Target> {
+        let target = match self.sticky.take() {
+            Some(sticky) => sticky,
+            None => {
+                let context = PickContext {
+                    client: self.client,
+                    random: random_u64(),
+                    exclude: &self.tried,
+                };
+                Target::of(self.pool.pick(&context)?)
+            }
+        };
+        self.tried.push(target.id);
+        Some(target)
+    }
+
+    /// Records that `target` accepted the connection (persistence follows it) and counts it
+    /// open until the returned guard drops.
+    pub(crate) fn connected(self, target: &Target) -> OpenConnection {
+        match (self.stick, self.token) {
+            (Stick::SourceIp(table), Token::SourceIp(key)) => {
+                table.record(key, target.id, self.now)
+            }
+            (Stick::LastSuccessful(entry), Token::LastSuccessful(vacancy)) => {
+                entry.record(vacancy, target.id);
+            }
+            _ => {}
+        }
+        target.live.connection_opened();
+        OpenConnection {
+            live: Arc::clone(&target.live),
+        }
+    }
+}
+
+fn split<R>(stickiness: Stickiness<'_, R>, token: fn(R) -> Token) -> (Option<Target>, Token) {
+    let sticky = stickiness.member().map(Target::of);
+    (sticky, token(stickiness.into_token()))
+}
+
+/// Counts one open connection to a server for as long as it lives.
+#[derive(Debug)]
+pub(crate) struct OpenConnection {
+    live: Arc<ServerLive>,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.live.connection_closed();
+    }
+}

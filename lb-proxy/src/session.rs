@@ -1,0 +1,201 @@
+//! One client connection, from accept to close.
+//!
+//! Lifecycle:
+//! 1. admission under the VIP and global caps (waits in the bounded queue up to the queue
+//!    timeout, else the client is closed);
+//! 2. from a trusted peer (`accept_proxy_from`), the PROXY header, within the client timeout;
+//! 3. a server: persistence, then the scheduler; a failed connect (refused, unreachable, or
+//!    over the connect timeout) is retried on another server not tried yet, up to `retries`
+//!    times; when none is left the client is closed without a byte;
+//! 4. the preamble to the server: the PROXY header (`send_proxy`) and any client data read
+//!    with the client's own header;
+//! 5. forwarding until the session ends (see [`crate::forward`]); the server's session
+//!    registry can close it from outside;
+//! 6. counters. Stopping the service ends a session at whatever step it is.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tracing::{debug, warn};
+
+use crate::connect::tune;
+use crate::forward::{End, Transfer, forward};
+use crate::limits::{Refused, Slot};
+use crate::proxy_header::{self, ClientAddresses};
+use crate::selection::{OpenConnection, Selection, Target};
+use crate::service::Shared;
+use crate::sessions::CloseSignal;
+use crate::stats::Counters;
+
+/// Serves `client`, accepted from `peer`, until it is done or the service stops.
+pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
+    // Boxed: the steps before forwarding take more room than forwarding itself, and an idle
+    // session should only hold what forwarding needs.
+    let setup = Box::pin(async {
+        let mut stopped = shared.sessions.subscribe_all();
+        tokio::select! {
+            established = establish(&shared, client, peer) => established,
+            () = stopped.closed() => None,
+        }
+    });
+    let Some(mut session) = setup.await else {
+        return;
+    };
+    // Subscribed to its server before connecting: a stop from now on reaches it there.
+    if shared.sessions.all_closed() {
+        return;
+    }
+    let settings = &shared.settings;
+    let counters = &shared.counters;
+    let connected = &mut session.connected;
+    let outcome = forward(
+        &session.client,
+        &connected.server,
+        Transfer::Splice,
+        settings.idle_limit,
+        &mut connected.closed,
+    )
+    .await;
+    counters
+        .client_to_server_bytes
+        .fetch_add(outcome.client_to_server, Ordering::Relaxed);
+    counters
+        .server_to_client_bytes
+        .fetch_add(outcome.server_to_client, Ordering::Relaxed);
+    match outcome.end {
+        End::Finished => {}
+        End::Idle => Counters::bump(&counters.idle_timeouts),
+        End::Closed => Counters::bump(&counters.closed_by_admin),
+        End::Failed(error) => {
+            let server = shared.server_name(&connected.target);
+            debug!(vip = %settings.name, %server, %error, "session failed");
+        }
+    }
+}
+
+/// A session ready to forward, and what lives as long as it.
+struct Established {
+    _slot: Slot,
+    client: TcpStream,
+    connected: Connected,
+}
+
+/// Steps 1 to 4: `None` when the client was closed on the way.
+async fn establish(
+    shared: &Shared,
+    mut client: TcpStream,
+    peer: SocketAddr,
+) -> Option<Established> {
+    let settings = &shared.settings;
+    let counters = &shared.counters;
+    Counters::bump(&counters.accepted);
+    let slot = match shared.limits.admit(settings.timeouts.queue).await {
+        Ok(slot) => slot,
+        Err(refused) => {
+            Counters::bump(match refused {
+                Refused::QueueFull => &counters.queue_full,
+                Refused::QueueTimeout => &counters.queue_timeouts,
+            });
+            debug!(vip = %settings.name, %peer, ?refused, "connection refused by the caps");
+            return None;
+        }
+    };
+    let mut addresses = ClientAddresses {
+        source: peer,
+        destination: client.local_addr().ok()?,
+    };
+    let mut client_data = Vec::new();
+    if settings
+        .accept_proxy_from
+        .iter()
+        .any(|net| net.contains(peer.ip()))
+    {
+        match proxy_header::receive(&mut client, addresses, settings.timeouts.client).await {
+            Ok(received) => {
+                addresses = received.addresses;
+                client_data = received.data;
+            }
+            Err(error) => {
+                Counters::bump(&counters.bad_proxy_headers);
+                warn!(vip = %settings.name, %peer, %error, "bad PROXY header from a trusted peer");
+                return None;
+            }
+        }
+    }
+    if let Err(error) = tune(&client, settings.client_keepalive) {
+        debug!(vip = %settings.name, %peer, %error, "client socket options");
+        return None;
+    }
+    let Some(mut connected) = connect(shared, addresses).await else {
+        Counters::bump(&counters.no_server);
+        warn!(vip = %settings.name, client = %addresses.source, "no server could take the connection");
+        return None;
+    };
+    Counters::bump(&counters.established);
+    let mut preamble = settings
+        .send_proxy
+        .map(|version| proxy_header::header_for(version, addresses))
+        .unwrap_or_default();
+    preamble.extend_from_slice(&client_data);
+    if !preamble.is_empty() {
+        if let Err(error) = connected.server.write_all(&preamble).await {
+            let server = shared.server_name(&connected.target);
+            debug!(vip = %settings.name, %server, %error, "preamble");
+            return None;
+        }
+    }
+    Some(Established {
+        _slot: slot,
+        client,
+        connected,
+    })
+}
+
+/// A server connection and what lives as long as it.
+struct Connected {
+    server: TcpStream,
+    target: Target,
+    _open: OpenConnection,
+    closed: CloseSignal,
+}
+
+/// Tries servers until one accepts, at most `retries + 1` of them.
+async fn connect(shared: &Shared, addresses: ClientAddresses) -> Option<Connected> {
+    let settings = &shared.settings;
+    let mut selection = Selection::new(
+        shared.pool.load_full(),
+        &shared.stick,
+        addresses.source.ip(),
+        shared.now(),
+    );
+    for attempt in 0..=settings.retries {
+        let target = selection.next()?;
+        let closed = shared.sessions.subscribe(target.id);
+        match settings.dialer.connect(target.address).await {
+            Ok(server) => {
+                let open = selection.connected(&target);
+                return Some(Connected {
+                    server,
+                    target,
+                    _open: open,
+                    closed,
+                });
+            }
+            Err(error) => {
+                Counters::bump(&shared.counters.connect_failures);
+                warn!(
+                    vip = %settings.name,
+                    server = %shared.server_name(&target),
+                    address = %target.address,
+                    attempt,
+                    %error,
+                    "connect failed"
+                );
+            }
+        }
+    }
+    None
+}

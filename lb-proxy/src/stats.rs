@@ -1,0 +1,94 @@
+//! Counters of a service, updated with relaxed atomics on the connection path, and the
+//! snapshot the embedding API returns.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use lb_core::model::ServerId;
+
+/// A service's counters.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) accepted: AtomicU64,
+    pub(crate) established: AtomicU64,
+    pub(crate) queue_full: AtomicU64,
+    pub(crate) queue_timeouts: AtomicU64,
+    pub(crate) bad_proxy_headers: AtomicU64,
+    pub(crate) connect_failures: AtomicU64,
+    pub(crate) no_server: AtomicU64,
+    pub(crate) idle_timeouts: AtomicU64,
+    pub(crate) closed_by_admin: AtomicU64,
+    pub(crate) client_to_server_bytes: AtomicU64,
+    pub(crate) server_to_client_bytes: AtomicU64,
+}
+
+impl Counters {
+    /// Adds one to `counter`.
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A point-in-time view of a service's counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    /// Client connections accepted.
+    pub accepted: u64,
+    /// Sessions that reached a server.
+    pub established: u64,
+    /// Connections waiting for a slot under the connection caps right now.
+    pub queued: u32,
+    /// Connections closed at once because the wait queue was full.
+    pub queue_full: u64,
+    /// Connections closed because no slot freed within the queue timeout.
+    pub queue_timeouts: u64,
+    /// Trusted clients closed for a missing or malformed PROXY header.
+    pub bad_proxy_headers: u64,
+    /// Server connection attempts that failed (each retry counts).
+    pub connect_failures: u64,
+    /// Clients closed because no server could take them (none usable, or all failed).
+    pub no_server: u64,
+    /// Sessions closed after the idle limit.
+    pub idle_timeouts: u64,
+    /// Sessions closed from outside: `close_sessions`, maintenance, a server marked down or
+    /// removed, the service stopping.
+    pub closed_by_admin: u64,
+    /// Bytes forwarded from clients to servers (counted when a session ends).
+    pub client_to_server_bytes: u64,
+    /// Bytes forwarded from servers to clients (counted when a session ends).
+    pub server_to_client_bytes: u64,
+    /// Per server, in configured order.
+    pub servers: Vec<ServerStats>,
+}
+
+/// A server's live counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerStats {
+    /// The server's stable id.
+    pub id: ServerId,
+    /// Connections open to it now.
+    pub active: u32,
+    /// Connections ever opened to it.
+    pub total: u64,
+}
+
+impl Counters {
+    /// The snapshot, with `queued` and `servers` supplied by the caller.
+    pub(crate) fn snapshot(&self, queued: u32, servers: Vec<ServerStats>) -> Stats {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        Stats {
+            accepted: read(&self.accepted),
+            established: read(&self.established),
+            queued,
+            queue_full: read(&self.queue_full),
+            queue_timeouts: read(&self.queue_timeouts),
+            bad_proxy_headers: read(&self.bad_proxy_headers),
+            connect_failures: read(&self.connect_failures),
+            no_server: read(&self.no_server),
+            idle_timeouts: read(&self.idle_timeouts),
+            closed_by_admin: read(&self.closed_by_admin),
+            client_to_server_bytes: read(&self.client_to_server_bytes),
+            server_to_client_bytes: read(&self.server_to_client_bytes),
+            servers,
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Closing a server's sessions, drain, maintenance, servers marked down or removed.
+
+mod common;
+
+use common::*;
+use lb_core::model::{AdminState, Health, SchedulerKind, ServerId};
+use lb_proxy::{Service, ServiceHandle};
+use tokio::io::BufReader;
+use tokio::net::TcpStream;
+
+const A: ServerId = ServerId(1);
+const B: ServerId = ServerId(2);
+
+/// Two echo servers `a` (id 1, first) and `b` (id 2) behind a `first` VIP.
+async fn two_servers(shutdown_sessions_on_down: bool) -> (ServiceHandle, [Echo; 2]) {
+    let servers = [Echo::start("a").await, Echo::start("b").await];
+    let mut vip = vip(
+        SchedulerKind::First,
+        &[servers[0].address, servers[1].address],
+    );
+    vip.shutdown_sessions_on_down = shutdown_sessions_on_down;
+    (Service::start(vip).unwrap(), servers)
+}
+
+async fn session_to(service: &ServiceHandle, expected: &str) -> BufReader<TcpStream> {
+    let mut client = client(service).await;
+    assert_eq!(greeting(&mut client).await, expected);
+    client
+}
+
+#[tokio::test]
+async fn close_sessions_closes_every_established_session_of_that_server_only() {
+    let (service, _servers) = two_servers(false).await;
+    let mut on_a = [
+        session_to(&service, "a").await,
+        session_to(&service, "a").await,
+    ];
+    service.set_admin_state(A, AdminState::Drain).unwrap();
+    let mut on_b = session_to(&service, "b").await;
+    service.close_sessions(A).unwrap();
+    for client in &mut on_a {
+        assert!(closed_cleanly(client).await);
+    }
+    assert_eq!(echo(&mut on_b, "unaffected").await, "unaffected");
+    assert_eq!(service.stats().closed_by_admin, 2);
+    service.set_admin_state(A, AdminState::Ready).unwrap();
+    let mut after = session_to(&service, "a").await;
+    assert_eq!(
+        echo(&mut after, "new sessions work").await,
+        "new sessions work"
+    );
+    assert!(service.close_sessions(ServerId(9)).is_err());
+    service.stop().await;
+}
+
+#[tokio::test]
+async fn a_drained_server_keeps_its_sessions_and_gets_no_new_ones() {
+    let (service, servers) = two_servers(false).await;
+    let mut established = session_to(&service, "a").await;
+    service.set_admin_state(A, AdminState::Drain).unwrap();
+    for _ in 0..3 {
+        session_to(&service, "b").await;
+    }
+    assert_eq!(echo(&mut established, "still served").await, "still served");
+    assert_eq!(servers[0].accepted(), 1);
+    let stats = service.stats();
+    assert_eq!((stats.servers[0].active, stats.servers[0].total), (1, 1));
+    service.stop().await;
+}
+
+#[tokio::test]
+async fn maintenance_closes_the_sessions_and_sends_new_ones_elsewhere() {
+    let (service, _servers) = two_servers(false).await;
+    let mut established = session_to(&service, "a").await;
+    service.set_admin_state(A, AdminState::Maintenance).unwrap();
+    assert!(closed_cleanly(&mut established).await);
+    session_to(&service, "b").await;
+    assert!(
+        service
+            .set_admin_state(ServerId(9), AdminState::Ready)
+            .is_err()
+    );
+    service.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_marked_down_loses_its_sessions_only_when_configured() {
+    let (keeping, _servers) = two_servers(false).await;
+    let mut kept = session_to(&keeping, "a").await;
+    keeping.set_health(A, Health::Down).unwrap();
+    session_to(&keeping, "b").await;
+    assert_eq!(echo(&mut kept, "kept").await, "kept");
+    keeping.stop().await;
+
+    let (closing, _servers) = two_servers(true).await;
+    let mut closed = session_to(&closing, "a").await;
+    closing.set_health(A, Health::Down).unwrap();
+    assert!(closed_cleanly(&mut closed).await);
+    session_to(&closing, "b").await;
+    closing.set_health(A, Health::Up).unwrap();
+    session_to(&closing, "a").await;
+    closing.stop().await;
+}
+
+#[tokio::test]
+async fn a_removed_server_loses_its_sessions_and_a_new_one_takes_traffic() {
+    let (service, servers) = two_servers(false).await;
+    let mut on_a = session_to(&service, "a").await;
+    service.set_admin_state(A, AdminState::Drain).unwrap();
+    let mut on_b = session_to(&service, "b").await;
+    let pool = service.pool();
+    let b = pool.member(B).unwrap().address;
+    let c = Echo::start("c").await;
+    let mut next = vip(SchedulerKind::First, &[c.address, b]).servers;
+    next[0].id = ServerId(3);
+    next[1].id = B;
+    service.set_servers(next);
+    assert!(closed_cleanly(&mut on_a).await);
+    assert_eq!(echo(&mut on_b, "kept").await, "kept");
+    session_to(&service, "c").await;
+    assert_eq!(servers[0].accepted(), 1);
+    service.stop().await;
+}
+
+#[tokio::test]
+async fn stop_closes_established_sessions() {
+    let (service, _servers) = two_servers(false).await;
+    let mut established = session_to(&service, "a").await;
+    within(service.stop()).await;
+    assert!(closed_cleanly(&mut established).await);
+}
