@@ -16,6 +16,8 @@ pub(crate) struct Cli {
 /// What `lb` is asked to do.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run every VIP of a configuration file in the foreground until SIGINT or SIGTERM.
+    Run(RunArgs),
     /// Validate a configuration file: prints `ok`, or every error with its line.
     Check(CheckArgs),
     /// Print a built-in profile as a configuration file.
@@ -28,6 +30,26 @@ pub(crate) struct CheckArgs {
     /// The configuration file.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) config: PathBuf,
+}
+
+/// `lb run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The configuration file.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) config: PathBuf,
+    /// Log line format on stderr; the level comes from RUST_LOG (default `info`).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    /// `2026-11-26T20:00:00Z  INFO lb_proxy::health: health changed vip=… server=… health=up`
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// `lb profile`.

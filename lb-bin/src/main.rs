@@ -1,5 +1,8 @@
 //! `lb`: the load balancer's command line.
 //!
+//! - `lb run -c FILE [--log-format text|json]`: runs every VIP in the foreground; logs each
+//!   health transition and connection error with VIP and server names; stops on SIGINT or
+//!   SIGTERM (exit 0); exit 1 with the errors when the file is invalid or a VIP cannot bind.
 //! - `lb check -c FILE`: validates a configuration; prints `ok` (exit 0) or every error, one
 //!   per line as `FILE:LINE:COLUMN: PATH: MESSAGE` (exit 1); exit 2 when the file cannot be
 //!   read.
@@ -8,7 +11,9 @@
 
 mod check;
 mod cli;
+mod logging;
 mod profile;
+mod run;
 
 use std::process::ExitCode;
 
@@ -18,6 +23,7 @@ use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Command::Run(args) => run::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Profile(args) => profile::run(&args),
     }

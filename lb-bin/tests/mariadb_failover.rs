@@ -21,7 +21,7 @@ fn mysql_vip_keeps_one_writer_and_never_fails_back() {
     let mut db0 = MariaDb::start(dir.path(), "db-0", 1, at(21, sql_port), at(21, check_port));
     let db1 = MariaDb::start(dir.path(), "db-1", 2, at(22, sql_port), at(22, check_port));
     let vip = local(free_port());
-    let lb = Lb::start(
+    let mut lb = Lb::start(
         dir.path(),
         &format!(
             r#"
@@ -30,7 +30,7 @@ name = "mysql"
 listen = ["{vip}"]
 scheduler = "first"
 persistence = {{ kind = "last-successful" }}
-check = {{ kind = "http", port = {check_port}, path = "/", expect = "200", interval = "300ms", rise = 2, fall = 2, timeout = "2s" }}
+check = {{ kind = "http", port = {check_port}, path = "/", expect = "200", interval = "300ms", rise = 2, fall = 2, timeout = "2s", initial = "down" }}
 client_timeout = "90m"
 server_timeout = "90m"
 shutdown_sessions_on_down = true
@@ -52,6 +52,7 @@ servers = [
         );
     }
 
+    lb.mark();
     db0.kill();
     // Until the check marks db-0 down, a connect to it is refused and retried on db-1: every
     // query through the VIP succeeds.
@@ -61,6 +62,7 @@ servers = [
     lb.wait_health("db-0", "down");
     assert_eq!(server_id_through(vip), "2");
 
+    lb.mark();
     db0.resume();
     lb.wait_health("db-0", "up");
     for _ in 0..10 {

@@ -32,7 +32,7 @@ fn traffic_follows_the_redis_master_and_never_writes_to_a_replica() {
         .enumerate()
         .map(|(i, r)| format!(r#"{{ name = "redis-{i}", address = "{}" }}"#, r.address))
         .collect();
-    let lb = Lb::start(
+    let mut lb = Lb::start(
         dir.path(),
         &format!(
             r#"
@@ -63,6 +63,7 @@ servers = [ {} ]
 
     // The master dies; an operator (or Sentinel) promotes redis-1 and repoints redis-2.
     let mut master = master;
+    lb.mark();
     let killed_at = Instant::now();
     master.process.kill();
     lb.wait_health("redis-0", "down");

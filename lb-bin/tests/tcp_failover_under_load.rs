@@ -92,7 +92,7 @@ servers = [ {} ]
     load.wait_for("started", EVENT_TIMEOUT);
     let mut servers = servers;
     let killed_at = Instant::now();
-    servers[1].process.kill();
+    servers[1].kill();
     lb.wait_health("nginx-1", "down");
     let detection = killed_at.elapsed();
     assert_eq!(load.wait_exit(EVENT_TIMEOUT), Some(0));

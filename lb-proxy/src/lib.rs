@@ -29,10 +29,13 @@
 mod connect;
 mod error;
 mod forward;
+mod health;
 mod limits;
 pub mod listener;
+mod observe;
 mod proxy_header;
 mod random;
+mod runtime;
 mod selection;
 mod service;
 mod session;
@@ -40,6 +43,9 @@ mod sessions;
 mod stats;
 
 pub use error::Error;
+pub use health::HealthChecks;
 pub use limits::GlobalLimit;
+pub use observe::Observation;
+pub use runtime::{RunningVip, Runtime};
 pub use service::{Service, ServiceHandle};
 pub use stats::{ServerStats, Stats};

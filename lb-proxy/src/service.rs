@@ -33,6 +33,7 @@ use tracing::warn;
 
 use crate::connect::Dialer;
 use crate::limits::{GlobalLimit, Limits};
+use crate::observe::{Observation, Observer};
 use crate::selection::{Stick, Target};
 use crate::sessions::Sessions;
 use crate::stats::{Counters, ServerStats, Stats};
@@ -65,7 +66,15 @@ impl Service {
             .map(|(listener, &configured)| listener.local_addr().unwrap_or(configured))
             .collect();
         let mut control = Control::new(&vip);
+        let (observer, observations) = match vip.check.observe_failures {
+            Some(_) => {
+                let (observer, receiver) = Observer::new();
+                (Some(observer), Some(receiver))
+            }
+            None => (None, None),
+        };
         let shared = Arc::new(Shared {
+            observer,
             pool: ArcSwap::from_pointee(control.build()),
             stick: Stick::new(&vip.persistence),
             sessions: Sessions::new(vip.servers.iter().map(|server| server.id)),
@@ -86,6 +95,7 @@ impl Service {
             local_addrs,
             acceptors,
             sessions_done,
+            observations: Mutex::new(observations),
         })
     }
 }
@@ -98,6 +108,7 @@ pub struct ServiceHandle {
     local_addrs: Vec<SocketAddr>,
     acceptors: Vec<JoinHandle<()>>,
     sessions_done: mpsc::Receiver<()>,
+    observations: Mutex<Option<mpsc::Receiver<Observation>>>,
 }
 
 impl ServiceHandle {
@@ -109,6 +120,15 @@ impl ServiceHandle {
     /// The addresses actually listened on, in configured order (port 0 resolved).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.local_addrs
+    }
+
+    /// The connection outcomes this service observes, for passive health checks (see
+    /// [`crate::HealthChecks`]); `Some` once, for a VIP with `observe_failures` set.
+    pub fn take_observations(&self) -> Option<mpsc::Receiver<Observation>> {
+        self.observations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
     }
 
     /// The current pool snapshot (servers, states, live counters).
@@ -333,6 +353,8 @@ impl Settings {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) settings: Settings,
+    /// Reports connection outcomes for passive health checks, where configured.
+    pub(crate) observer: Option<Observer>,
     pub(crate) pool: ArcSwap<Pool>,
     pub(crate) stick: Stick,
     pub(crate) sessions: Sessions,

@@ -176,6 +176,9 @@ async fn connect(shared: &Shared, addresses: ClientAddresses) -> Option<Connecte
         let closed = shared.sessions.subscribe(target.id);
         match settings.dialer.connect(target.address).await {
             Ok(server) => {
+                if let Some(observer) = &shared.observer {
+                    observer.succeeded(target.id);
+                }
                 let open = selection.connected(&target);
                 return Some(Connected {
                     server,
@@ -186,6 +189,9 @@ async fn connect(shared: &Shared, addresses: ClientAddresses) -> Option<Connecte
             }
             Err(error) => {
                 Counters::bump(&shared.counters.connect_failures);
+                if let Some(observer) = &shared.observer {
+                    observer.failed(target.id, &error);
+                }
                 warn!(
                     vip = %settings.name,
                     server = %shared.server_name(&target),

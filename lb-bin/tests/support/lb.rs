@@ -30,6 +30,11 @@ impl Lb {
         Lb { process }
     }
 
+    /// Later waits only look at lines printed from now on.
+    pub fn mark(&mut self) {
+        self.process.mark();
+    }
+
     /// Waits for a health transition line of `server` to `state` (`up` or `down`).
     pub fn wait_health(&self, server: &str, state: &str) -> String {
         let needle = format!("server={server} health={state}");

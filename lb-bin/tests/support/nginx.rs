@@ -50,4 +50,19 @@ impl Nginx {
             process,
         }
     }
+
+    /// Kills the master and its worker at once (SIGKILL), like a server that loses power.
+    pub fn kill(&mut self) {
+        let parent = self.process.pid().to_string();
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-P", &parent])
+            .status();
+        self.process.kill();
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

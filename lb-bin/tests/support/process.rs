@@ -1,18 +1,30 @@
 //! A child process whose output lines can be awaited, killed when dropped.
+//!
+//! Waiting is event-driven: reader threads append each line to a shared log and notify a
+//! condition variable. [`Process::wait_for`] looks at lines printed since the last
+//! [`Process::mark`] (the start, by default), so a test marks the log before an action and
+//! then awaits that action's consequences, in any order.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct Log {
+    lines: Vec<String>,
+    open_pipes: usize,
+}
+
+type SharedLog = Arc<(Mutex<Log>, Condvar)>;
 
 /// A running child process with its merged stdout and stderr lines.
 pub struct Process {
     name: String,
     child: Child,
-    lines: Receiver<String>,
-    log: Arc<Mutex<Vec<String>>>,
+    log: SharedLog,
+    mark: usize,
 }
 
 impl Process {
@@ -25,63 +37,70 @@ impl Process {
         let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        let (sender, lines) = channel();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        forward(
-            child.stdout.take().unwrap(),
-            sender.clone(),
-            Arc::clone(&log),
-        );
-        forward(child.stderr.take().unwrap(), sender, Arc::clone(&log));
+        let log: SharedLog = Arc::new((
+            Mutex::new(Log {
+                lines: Vec::new(),
+                open_pipes: 2,
+            }),
+            Condvar::new(),
+        ));
+        forward(child.stdout.take().unwrap(), Arc::clone(&log));
+        forward(child.stderr.take().unwrap(), Arc::clone(&log));
         Process {
             name: name.to_owned(),
             child,
-            lines,
             log,
+            mark: 0,
         }
     }
 
-    /// Waits for an output line containing `needle`, returning it; panics with the log tail on
-    /// timeout or exit.
-    pub fn wait_for(&self, needle: &str, timeout: Duration) -> String {
-        self.wait_for_any(&[needle], timeout)
+    /// From now on, [`Process::wait_for`] only looks at lines printed after this call.
+    pub fn mark(&mut self) {
+        self.mark = self.log.0.lock().unwrap().lines.len();
     }
 
-    /// Waits for an output line containing any of `needles`.
-    pub fn wait_for_any(&self, needles: &[&str], timeout: Duration) -> String {
+    /// Waits for a line containing `needle` printed since the mark, and returns it; panics
+    /// with the log tail on timeout or exit.
+    pub fn wait_for(&self, needle: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
+        let (lock, changed) = &*self.log;
+        let mut log = lock.lock().unwrap();
+        let mut seen = self.mark;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if needles.iter().any(|n| line.contains(n)) => return line,
-                Ok(_) => {}
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "{}: no line with {needles:?} within {timeout:?}\n{}",
-                        self.name,
-                        self.tail()
-                    )
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    panic!(
-                        "{}: exited before printing {needles:?}\n{}",
-                        self.name,
-                        self.tail()
-                    )
-                }
+            if let Some(line) = log.lines[seen..].iter().find(|line| line.contains(needle)) {
+                return line.clone();
             }
+            seen = log.lines.len();
+            if log.open_pipes == 0 {
+                drop(log);
+                panic!(
+                    "{}: exited before printing {needle:?}\n{}",
+                    self.name,
+                    self.tail()
+                );
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                drop(log);
+                panic!(
+                    "{}: no line with {needle:?} within {timeout:?}\n{}",
+                    self.name,
+                    self.tail()
+                );
+            }
+            log = changed.wait_timeout(log, left).unwrap().0;
         }
     }
 
     /// Every line printed so far.
     pub fn output(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
+        self.log.0.lock().unwrap().lines.clone()
     }
 
     /// The last lines printed, for failure messages.
     pub fn tail(&self) -> String {
-        let log = self.log.lock().unwrap();
-        log[log.len().saturating_sub(40)..].join("\n")
+        let log = self.log.0.lock().unwrap();
+        log.lines[log.lines.len().saturating_sub(40)..].join("\n")
     }
 
     /// The process id.
@@ -89,7 +108,7 @@ impl Process {
         self.child.id()
     }
 
-    /// Sends `signal` (e.g. `libc`-free: "TERM", "HUP", "KILL") with kill(1).
+    /// Sends `signal` ("TERM", "HUP", "KILL", ...) with kill(1).
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([format!("-{signal}"), self.pid().to_string()])
@@ -104,20 +123,21 @@ impl Process {
     /// Waits for the process to exit (both output pipes closed) and returns its exit code.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
         let deadline = Instant::now() + timeout;
-        loop {
+        let (lock, changed) = &*self.log;
+        let mut log = lock.lock().unwrap();
+        while log.open_pipes > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(_) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "{}: still running after {timeout:?}\n{}",
-                        self.name,
-                        self.tail()
-                    )
-                }
+            if left.is_zero() {
+                drop(log);
+                panic!(
+                    "{}: still running after {timeout:?}\n{}",
+                    self.name,
+                    self.tail()
+                );
             }
+            log = changed.wait_timeout(log, left).unwrap().0;
         }
+        drop(log);
         self.child.wait().expect("wait for the child").code()
     }
 
@@ -134,15 +154,14 @@ impl Drop for Process {
     }
 }
 
-fn forward(
-    stream: impl Read + Send + 'static,
-    sender: Sender<String>,
-    log: Arc<Mutex<Vec<String>>>,
-) {
+fn forward(stream: impl Read + Send + 'static, log: SharedLog) {
     thread::spawn(move || {
+        let (lock, changed) = &*log;
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            log.lock().unwrap().push(line.clone());
-            let _ = sender.send(line);
+            lock.lock().unwrap().lines.push(line);
+            changed.notify_all();
         }
+        lock.lock().unwrap().open_pipes -= 1;
+        changed.notify_all();
     });
 }

@@ -1,0 +1,209 @@
+//! The health-check runner: drives one `lb-health` state machine per server with real probes
+//! and with what the proxy observes, and applies every transition to the service.
+//!
+//! Each server has a task that sleeps until its machine's next due time, probes (see
+//! [`probe_io`]), and feeds the outcome to the machine; a VIP with `observe_failures` also has a
+//! task that feeds the proxy's connection outcomes ([`crate::observe`]). A transition is
+//! logged (`health changed vip=… server=… health=up|down reason=…`) and applied with
+//! [`ServiceHandle::set_health`], which rebuilds the pool and, where configured, closes the
+//! sessions of a server marked down.
+//!
+//! Lifecycle: [`HealthChecks::start`] → [`HealthChecks::set_servers`] on reloads and runtime
+//! changes (kept servers keep their state) → [`HealthChecks::stop`].
+
+mod probe_io;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use lb_core::model::{Check, Health, Server, ServerId, Vip};
+use lb_health::{Event, HealthMachine};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use crate::ServiceHandle;
+use crate::observe::Observation;
+
+/// The running health checks of one service.
+#[derive(Debug)]
+pub struct HealthChecks {
+    context: Arc<Context>,
+    probes: HashMap<ServerId, JoinHandle<()>>,
+    passive: Option<JoinHandle<()>>,
+}
+
+/// What every check task of a service shares.
+#[derive(Debug)]
+struct Context {
+    service: Arc<ServiceHandle>,
+    check: Check,
+    origin: Instant,
+    machines: Mutex<HashMap<ServerId, Watched>>,
+}
+
+#[derive(Debug)]
+struct Watched {
+    name: String,
+    address: std::net::SocketAddr,
+    machine: HealthMachine,
+}
+
+impl HealthChecks {
+    /// Starts checking every server of `vip` on behalf of `service`. Must be called within a
+    /// Tokio runtime.
+    pub fn start(service: Arc<ServiceHandle>, vip: &Vip) -> HealthChecks {
+        let observations = service.take_observations();
+        let context = Arc::new(Context {
+            service,
+            check: vip.check.clone(),
+            origin: Instant::now(),
+            machines: Mutex::new(HashMap::new()),
+        });
+        let passive =
+            observations.map(|receiver| tokio::spawn(observe(Arc::clone(&context), receiver)));
+        let mut checks = HealthChecks {
+            context,
+            probes: HashMap::new(),
+            passive,
+        };
+        checks.set_servers(&vip.servers);
+        checks
+    }
+
+    /// Follows a new server list: new servers get a machine in the check's initial state and
+    /// a probe task; removed ones lose theirs; kept ones (same id and address) keep both.
+    pub fn set_servers(&mut self, servers: &[Server]) {
+        let mut machines = self.context.machines();
+        let keep: HashMap<ServerId, &Server> = servers.iter().map(|s| (s.id, s)).collect();
+        self.probes.retain(|id, task| {
+            let kept = keep
+                .get(id)
+                .zip(machines.get(id))
+                .is_some_and(|(server, watched)| server.address == watched.address);
+            if !kept {
+                task.abort();
+                machines.remove(id);
+            }
+            kept
+        });
+        let now = self.context.origin.elapsed();
+        for server in servers {
+            if let Some(watched) = machines.get_mut(&server.id) {
+                watched.name.clone_from(&server.name);
+                continue;
+            }
+            let machine = HealthMachine::new(&self.context.check, now);
+            let watched = Watched {
+                name: server.name.clone(),
+                address: server.address,
+                machine,
+            };
+            machines.insert(server.id, watched);
+            let task = tokio::spawn(watch(Arc::clone(&self.context), server.id, server.address));
+            self.probes.insert(server.id, task);
+        }
+    }
+
+    /// What the checks say of `server`, for operators: e.g. `up, 2/5 failures: connection
+    /// refused`.
+    pub fn detail(&self, server: ServerId) -> Option<String> {
+        self.context
+            .machines()
+            .get(&server)
+            .map(|w| w.machine.to_string())
+    }
+
+    /// The current health of `server` as the checks see it.
+    pub fn health(&self, server: ServerId) -> Option<Health> {
+        self.context
+            .machines()
+            .get(&server)
+            .map(|w| w.machine.health())
+    }
+
+    /// Stops every check task and waits for them.
+    pub async fn stop(mut self) {
+        let tasks: Vec<JoinHandle<()>> = self
+            .probes
+            .drain()
+            .map(|(_, task)| task)
+            .chain(self.passive.take())
+            .collect();
+        for task in &tasks {
+            task.abort();
+        }
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for HealthChecks {
+    fn drop(&mut self) {
+        for task in self.probes.values().chain(&self.passive) {
+            task.abort();
+        }
+    }
+}
+
+impl Context {
+    fn machines(&self) -> MutexGuard<'_, HashMap<ServerId, Watched>> {
+        self.machines
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn next_check(&self, server: ServerId) -> Option<Instant> {
+        let due = self.machines().get(&server)?.machine.next_check_at();
+        Some(self.origin + due)
+    }
+
+    /// Feeds `event` to `server`'s machine and applies a transition if one happens.
+    fn record(&self, server: ServerId, event: Event) {
+        let now = self.origin.elapsed();
+        let change = {
+            let mut machines = self.machines();
+            let Some(watched) = machines.get_mut(&server) else {
+                return;
+            };
+            watched
+                .machine
+                .on_event(now, event)
+                .map(|t| (watched.name.clone(), t))
+        };
+        let Some((name, transition)) = change else {
+            return;
+        };
+        let vip = self.service.name();
+        let health = match transition.to {
+            Health::Up => "up",
+            Health::Down => "down",
+        };
+        if transition.to == Health::Down {
+            warn!(%vip, server = %name, %health, reason = %transition.reason, "health changed");
+        } else {
+            info!(%vip, server = %name, %health, reason = %transition.reason, "health changed");
+        }
+        if let Err(error) = self.service.set_health(server, transition.to) {
+            warn!(%vip, server = %name, %error, "health change not applied");
+        }
+    }
+}
+
+/// Probes `server` whenever its machine says a probe is due, until aborted.
+async fn watch(context: Arc<Context>, server: ServerId, address: std::net::SocketAddr) {
+    while let Some(due) = context.next_check(server) {
+        tokio::time::sleep_until(due).await;
+        let outcome = probe_io::probe(&context.check, address).await;
+        context.record(server, Event::Probe(outcome));
+    }
+}
+
+/// Feeds the proxy's connection outcomes to the machines.
+async fn observe(context: Arc<Context>, mut observations: mpsc::Receiver<Observation>) {
+    while let Some(observation) = observations.recv().await {
+        context.record(observation.server, Event::Passive(observation.outcome));
+    }
+}

@@ -1,0 +1,194 @@
+//! The checks of one complete request head (CRLF line endings already verified): what makes a
+//! request ambiguous between this proxy and a server, refused with 400, or too big, with 431.
+//!
+//! - request line: `METHOD SP target SP HTTP/1.1` (or `HTTP/1.0`), single spaces, a token
+//!   method, a target of visible ASCII in origin (`/...`), absolute (`http://...`) or asterisk
+//!   (`OPTIONS *`) form; `CONNECT` and the HTTP/2 preface are refused;
+//! - fields: a token name directly followed by `:` (no whitespace before the colon), no
+//!   obs-fold, no control character in a value;
+//! - framing: at most one `Content-Length` of digits only, `Transfer-Encoding` exactly
+//!   `chunked` and only in HTTP/1.1, never both;
+//! - `Host`: exactly one in HTTP/1.1, at most one in HTTP/1.0, never empty;
+//! - upgrades: `h2c` and `HTTP2-Settings` are refused; any other upgrade must carry no body.
+
+use super::Violation;
+use super::chunked::is_text;
+
+/// How the body of a checked request is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body.
+    Empty,
+    /// `Content-Length` bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// A protocol upgrade: what follows is no longer HTTP/1.1 if the server agrees.
+    Upgrade,
+}
+
+/// What the fields of a head said, counted.
+#[derive(Default)]
+struct Fields<'h> {
+    count: usize,
+    length: Option<&'h [u8]>,
+    lengths: usize,
+    encodings: Vec<&'h [u8]>,
+    hosts: Vec<&'h [u8]>,
+    upgrade: Option<&'h [u8]>,
+    connection_upgrade: bool,
+}
+
+/// Checks `head` (request line, fields and the empty line) against at most `max_fields`.
+pub(crate) fn check(head: &[u8], max_fields: usize) -> Result<Framing, Violation> {
+    let bad = |reason| Err(Violation::Malformed(reason));
+    let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let http10 = request_line(lines.next().unwrap_or_default())?;
+    let mut fields = Fields::default();
+    for line in lines.take_while(|line| !line.is_empty()) {
+        field(line, &mut fields)?;
+        if fields.count > max_fields {
+            return Err(Violation::TooLarge("too many header fields"));
+        }
+    }
+    if fields.lengths > 1 {
+        return bad("more than one Content-Length");
+    }
+    let hosts = fields.hosts.len();
+    if hosts > 1 || (hosts == 0 && !http10) {
+        return bad("missing or repeated Host");
+    }
+    if fields.hosts.iter().any(|host| !is_host(host)) {
+        return bad("invalid Host");
+    }
+    if let Some(upgrade) = fields.upgrade {
+        if tokens(upgrade).any(|t| t.eq_ignore_ascii_case(b"h2c")) {
+            return bad("h2c upgrade");
+        }
+    }
+    let length = match fields.length {
+        Some(digits) if digits.is_empty() || digits.len() > 18 => return bad("invalid Content-Length"),
+        Some(digits) if !digits.iter().all(u8::is_ascii_digit) => return bad("invalid Content-Length"),
+        Some(digits) => Some(digits.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'))),
+        None => None,
+    };
+    let framing = match (fields.encodings.as_slice(), length) {
+        ([], None | Some(0)) => Framing::Empty,
+        ([], Some(length)) => Framing::Length(length),
+        ([chunked], None) if chunked.eq_ignore_ascii_case(b"chunked") && !http10 => {
+            Framing::Chunked
+        }
+        (_, Some(_)) => return bad("Content-Length with Transfer-Encoding"),
+        _ => return bad("Transfer-Encoding other than a single chunked"),
+    };
+    match (fields.upgrade.is_some() && fields.connection_upgrade, framing) {
+        (true, Framing::Empty) => Ok(Framing::Upgrade),
+        (true, _) => bad("upgrade with a body"),
+        (false, framing) => Ok(framing),
+    }
+}
+
+/// Checks the request line; answers whether it is HTTP/1.0.
+fn request_line(line: &[u8]) -> Result<bool, Violation> {
+    let bad = |reason| Err(Violation::Malformed(reason));
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return bad("request line is not METHOD SP target SP version");
+    };
+    if method == b"PRI" {
+        return bad("HTTP/2 preface on an HTTP/1.1 listener");
+    }
+    if !is_token(method) {
+        return bad("invalid method");
+    }
+    if method == b"CONNECT" {
+        return bad("CONNECT");
+    }
+    let form_ok = target.starts_with(b"/")
+        || (target == b"*" && method == b"OPTIONS")
+        || starts_with_ignore_case(target, b"http://")
+        || starts_with_ignore_case(target, b"https://");
+    if !form_ok || !target.iter().all(|&b| (0x21..0x7f).contains(&b)) {
+        return bad("invalid request target");
+    }
+    match version {
+        b"HTTP/1.1" => Ok(false),
+        b"HTTP/1.0" => Ok(true),
+        _ => bad("unsupported HTTP version"),
+    }
+}
+
+/// Checks one field line and records what framing depends on.
+fn field<'h>(line: &'h [u8], fields: &mut Fields<'h>) -> Result<(), Violation> {
+    let bad = |reason| Err(Violation::Malformed(reason));
+    if line.starts_with(b" ") || line.starts_with(b"\t") {
+        return bad("obs-fold");
+    }
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return bad("field without a colon");
+    };
+    let (name, value) = (&line[..colon], trim(&line[colon + 1..]));
+    if !is_token(name) {
+        return bad("invalid field name (or whitespace before the colon)");
+    }
+    if !value.iter().all(|&b| is_text(b)) {
+        return bad("control character in a field value");
+    }
+    fields.count += 1;
+    let is = |wanted: &[u8]| name.eq_ignore_ascii_case(wanted);
+    if is(b"content-length") {
+        fields.lengths += 1;
+        fields.length = Some(value);
+    } else if is(b"transfer-encoding") {
+        fields.encodings.extend(tokens(value));
+        if value.is_empty() || tokens(value).count() == 0 {
+            return bad("empty Transfer-Encoding");
+        }
+    } else if is(b"host") {
+        fields.hosts.push(value);
+    } else if is(b"upgrade") {
+        fields.upgrade = Some(value);
+    } else if is(b"http2-settings") {
+        return bad("h2c upgrade");
+    } else if is(b"connection") {
+        fields.connection_upgrade |= tokens(value).any(|t| t.eq_ignore_ascii_case(b"upgrade"));
+    }
+    Ok(())
+}
+
+/// The comma-separated, trimmed, non-empty elements of a list value.
+fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|&b| b == b',').map(trim).filter(|t| !t.is_empty())
+}
+
+fn trim(mut value: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = value {
+        value = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = value {
+        value = rest;
+    }
+    value
+}
+
+/// An RFC 9110 token.
+fn is_token(bytes: &[u8]) -> bool {
+    !bytes.is_empty()
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// A `Host` value: a name, IPv4 or bracketed IPv6 literal, with an optional port.
+fn is_host(bytes: &[u8]) -> bool {
+    !bytes.is_empty()
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:%[]".contains(&b))
+}
+
+fn starts_with_ignore_case(bytes: &[u8], prefix: &[u8]) -> bool {
+    bytes.len() >= prefix.len() && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
+}

@@ -1,0 +1,161 @@
+//! The request guard: a strict scanner of every byte a client sends on an HTTP/1.1
+//! connection, run before the bytes reach the HTTP parser, so that an ambiguous or malformed
+//! request is refused before any of it can be forwarded.
+//!
+//! It follows message framing itself (heads, `Content-Length` bodies, `chunked` bodies) and
+//! checks each head when its empty line arrives ([`head::check`]) and each chunk line as it
+//! arrives ([`chunked`]). Every line of a head must end in CRLF: a bare CR or bare LF is
+//! refused the moment it is seen. Empty lines between requests are skipped. After an upgrade
+//! request the bytes are no longer HTTP and pass unchecked (the proxy closes the connection
+//! if the server refuses the upgrade).
+//!
+//! Defaults ([`GuardLimits::default`]): heads up to 32 KiB and 100 fields, else 431.
+
+mod chunked;
+mod head;
+
+use chunked::Chunked;
+use head::Framing;
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Violation {
+    /// Ambiguous or malformed: 400.
+    Malformed(&'static str),
+    /// Over a size or count limit: 431.
+    TooLarge(&'static str),
+}
+
+impl Violation {
+    /// The status code the client gets.
+    pub fn status(self) -> u16 {
+        match self {
+            Violation::Malformed(_) => 400,
+            Violation::TooLarge(_) => 431,
+        }
+    }
+
+    /// What was wrong, for logs.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Violation::Malformed(reason) | Violation::TooLarge(reason) => reason,
+        }
+    }
+}
+
+/// The size limits of request heads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuardLimits {
+    /// Longest head (request line and fields), in bytes.
+    pub max_head: usize,
+    /// Most header fields in a head.
+    pub max_fields: usize,
+}
+
+impl Default for GuardLimits {
+    fn default() -> Self {
+        GuardLimits {
+            max_head: 32 * 1024,
+            max_fields: 100,
+        }
+    }
+}
+
+/// Where the guard is in the client's byte stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Head,
+    Body { left: u64 },
+    Chunked(Chunked),
+    Passthrough,
+    Refused(Violation),
+}
+
+/// The scanner of one client connection.
+#[derive(Debug)]
+pub struct RequestGuard {
+    limits: GuardLimits,
+    state: State,
+    head: Vec<u8>,
+}
+
+impl RequestGuard {
+    /// A guard at the start of a connection.
+    pub fn new(limits: GuardLimits) -> Self {
+        RequestGuard {
+            limits,
+            state: State::Head,
+            head: Vec::new(),
+        }
+    }
+
+    /// Scans the next bytes the client sent. Once it has refused, the connection is done: the
+    /// guard refuses everything after.
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), Violation> {
+        while !bytes.is_empty() {
+            let used = match &mut self.state {
+                State::Passthrough => return Ok(()),
+                State::Refused(violation) => return Err(*violation),
+                State::Head => self.head_bytes(bytes)?,
+                State::Body { left } => {
+                    let used = (*left).min(bytes.len() as u64);
+                    *left -= used;
+                    if *left == 0 {
+                        self.state = State::Head;
+                    }
+                    used as usize
+                }
+                State::Chunked(chunked) => match chunked.feed(bytes) {
+                    Ok((used, done)) => {
+                        if done {
+                            self.state = State::Head;
+                        }
+                        used
+                    }
+                    Err(violation) => return Err(self.refuse(violation)),
+                },
+            };
+            bytes = &bytes[used..];
+        }
+        Ok(())
+    }
+
+    /// Takes head bytes up to the end of the head; answers how many were used.
+    fn head_bytes(&mut self, bytes: &[u8]) -> Result<usize, Violation> {
+        for (at, &byte) in bytes.iter().enumerate() {
+            let previous = self.head.last().copied();
+            if byte == b'\n' && previous != Some(b'\r') {
+                return Err(self.refuse(Violation::Malformed("bare LF")));
+            }
+            if previous == Some(b'\r') && byte != b'\n' {
+                return Err(self.refuse(Violation::Malformed("bare CR")));
+            }
+            self.head.push(byte);
+            if self.head == b"\r\n" {
+                self.head.clear();
+            } else if self.head.ends_with(b"\r\n\r\n") {
+                let framing = head::check(&self.head, self.limits.max_fields);
+                self.head.clear();
+                self.state = match framing.map_err(|violation| self.refuse(violation))? {
+                    Framing::Empty => State::Head,
+                    Framing::Length(left) => State::Body { left },
+                    Framing::Chunked => State::Chunked(Chunked::START),
+                    Framing::Upgrade => State::Passthrough,
+                };
+                return Ok(at + 1);
+            } else if self.head.len() > self.limits.max_head {
+                return Err(self.refuse(Violation::TooLarge("request head too large")));
+            }
+        }
+        Ok(bytes.len())
+    }
+
+    /// Records the refusal so that nothing after it passes either.
+    fn refuse(&mut self, violation: Violation) -> Violation {
+        self.state = State::Refused(violation);
+        violation
+    }
+}
+
+#[cfg(test)]
+mod tests;

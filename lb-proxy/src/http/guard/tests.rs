@@ -1,0 +1,62 @@
+use super::*;
+
+fn guard() -> RequestGuard {
+    RequestGuard::new(GuardLimits::default())
+}
+
+fn verdict(request: &[u8]) -> Result<(), Violation> {
+    guard().feed(request)
+}
+
+#[test]
+fn passes_well_formed_pipelined_requests_in_any_split() {
+    let stream: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n\
+        POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nGET /\
+        \r\nPUT /c HTTP/1.1\r\nhost: a:80\r\ntransfer-encoding: Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n\
+        GET http://a/b?c=d HTTP/1.0\r\n\r\n";
+    assert_eq!(verdict(stream), Ok(()));
+    for split in 0..stream.len() {
+        let mut guard = guard();
+        assert_eq!(guard.feed(&stream[..split]), Ok(()));
+        assert_eq!(guard.feed(&stream[split..]), Ok(()), "split at {split}");
+    }
+}
+
+#[test]
+fn refuses_each_ambiguity_with_its_status() {
+    let host = "Host: a\r\n";
+    let cases: Vec<(String, u16)> = vec![
+        (format!("GET / HTTP/1.1\r\n{host}Content-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"), 400),
+        (format!("GET / HTTP/1.1\r\n{host}Content-Length: 1\r\nContent-Length: 1\r\n\r\n"), 400),
+        (format!("GET / HTTP/1.1\r\n{host}Content-Length: +1\r\n\r\n"), 400),
+        (format!("GET / HTTP/1.1\r\n{host}Transfer-Encoding: chunked, identity\r\n\r\n"), 400),
+        (format!("GET / HTTP/1.1\r\n{host}Transfer-Encoding: xchunked\r\n\r\n"), 400),
+        (format!("GET / HTTP/1.1\r\n{host}Transfer-Encoding : chunked\r\n\r\n"), 400),
+        (format!("GET / HTTP/1.1\r\n{host}X: a\r\n b\r\n\r\n"), 400),
+        (format!("GET / HTTP/1.1\n{host}\r\n"), 400),
+        (format!("GET / HTTP/1.1\r\n{host}X: a\rb\r\n\r\n"), 400),
+        (format!("GET / HTTP/1.1\r\n{host}X: a\x00\r\n\r\n"), 400),
+        ("GET / HTTP/1.1\r\n\r\n".to_owned(), 400),
+        (format!("GET / HTTP/1.1\r\n{host}{host}\r\n"), 400),
+        (format!("GET  / HTTP/1.1\r\n{host}\r\n"), 400),
+        (format!("GET / HTTP/2.0\r\n{host}\r\n"), 400),
+        (format!("GET / HTTP/1.1\r\n{host}Upgrade: h2c\r\nConnection: Upgrade\r\n\r\n"), 400),
+        (format!("GET / HTTP/1.1\r\n{host}X: {}\r\n\r\n", "a".repeat(40_000)), 431),
+        (format!("GET / HTTP/1.1\r\n{host}{}\r\n", "X: a\r\n".repeat(101)), 431),
+    ];
+    for (request, status) in cases {
+        let refused = verdict(request.as_bytes()).expect_err(&request);
+        assert_eq!(refused.status(), status, "{request:?}");
+    }
+}
+
+#[test]
+fn nothing_passes_after_a_refusal_and_upgrades_pass_through() {
+    let mut refused = guard();
+    assert!(refused.feed(b"GET / HTTP/1.1\r\nHost: a\n").is_err());
+    assert!(refused.feed(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").is_err());
+    let mut upgraded = guard();
+    let upgrade = b"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    assert_eq!(upgraded.feed(upgrade), Ok(()));
+    assert_eq!(upgraded.feed(b"\x81\x00\n\r\x00"), Ok(()));
+}

@@ -1,0 +1,104 @@
+//! Keep-alive connections to servers: an HTTP/1.1 client connection per TCP connection, made
+//! through the VIP's [`Dialer`], and a bounded stack of idle ones per server address.
+//!
+//! A connection goes back to its server's stack when a response body has been read to its end
+//! and the connection can take another request; a stack holds at most `max_idle` connections
+//! (the oldest beyond that are closed) and an idle connection is closed once it has been idle
+//! longer than the idle limit. Responses are parsed strictly (hyper's defaults: no obs-fold,
+//! no whitespace before a colon).
+//!
+//! Defaults: 16 idle connections per server, each kept idle at most the smaller of 30 s and
+//! the server timeout.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hyper::client::conn::http1::{Builder, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::time::Instant;
+use tracing::debug;
+
+use super::ProxyBody;
+use crate::connect::Dialer;
+
+/// Idle connections kept per server.
+pub(crate) const MAX_IDLE_PER_SERVER: usize = 16;
+/// Longest time a connection is kept idle.
+pub(crate) const IDLE_LIMIT: Duration = Duration::from_secs(30);
+
+/// A connection to one server that can carry requests.
+pub(crate) type Sender = SendRequest<ProxyBody>;
+
+/// The idle connections of one VIP, by server address.
+#[derive(Debug)]
+pub(crate) struct Upstreams {
+    idle: Mutex<HashMap<SocketAddr, Vec<(Sender, Instant)>>>,
+    max_idle: usize,
+    idle_limit: Duration,
+}
+
+impl Upstreams {
+    /// Stacks of at most `max_idle` connections, each kept idle at most `idle_limit`.
+    pub(crate) fn new(max_idle: usize, idle_limit: Duration) -> Self {
+        Upstreams {
+            idle: Mutex::default(),
+            max_idle,
+            idle_limit,
+        }
+    }
+
+    /// The most recently used idle connection to `address` still open, if any.
+    pub(crate) fn take(&self, address: SocketAddr) -> Option<Sender> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let stack = idle.get_mut(&address)?;
+        while let Some((sender, since)) = stack.pop() {
+            if since.elapsed() < self.idle_limit && sender.is_ready() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    /// Keeps `sender` for reuse once it can take another request (waiting at most the idle
+    /// limit for it to get there).
+    pub(crate) fn give_back(self: &Arc<Self>, address: SocketAddr, mut sender: Sender) {
+        if sender.is_ready() {
+            self.push(address, sender);
+            return;
+        }
+        let upstreams = Arc::clone(self);
+        tokio::spawn(async move {
+            let ready = tokio::time::timeout(upstreams.idle_limit, sender.ready()).await;
+            if matches!(ready, Ok(Ok(()))) {
+                upstreams.push(address, sender);
+            }
+        });
+    }
+
+    fn push(&self, address: SocketAddr, sender: Sender) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let stack = idle.entry(address).or_default();
+        stack.push((sender, Instant::now()));
+        if stack.len() > self.max_idle {
+            stack.remove(0);
+        }
+    }
+}
+
+/// A new connection to `address`, its protocol driver running in a task of its own.
+pub(crate) async fn dial(dialer: &Dialer, address: SocketAddr) -> io::Result<Sender> {
+    let stream = dialer.connect(address).await?;
+    let (sender, connection) = Builder::new()
+        .handshake(TokioIo::new(stream))
+        .await
+        .map_err(io::Error::other)?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.with_upgrades().await {
+            debug!(%address, %error, "server connection ended");
+        }
+    });
+    Ok(sender)
+}
