@@ -9,6 +9,7 @@ in time. Prints a table with lb/HAProxy ratios and writes JSON.
 
     bench/run                 # installs what is missing, builds lb --release, runs this
     bench/compare.py --lb target/release/lb --rounds 2 --seconds 5 --json bench/latest.json
+    bench/compare.py --lb new/lb --baseline old/lb --tests tcp_keepalive,tcp_bulk   # A/B two builds
 """
 
 import argparse
@@ -32,10 +33,16 @@ PORTS = {  # (http, tcp, tcp-bulk) listen ports per proxy
     "lb": (18301, 18302, 18303),
     "haproxy": (18101, 18102, 18103),
     "nginx": (18201, 18202, 18203),
+    "lb-base": (18401, 18402, 18403),  # --baseline: a second lb build, for A/B runs
 }
+OTHERS = ["haproxy", "nginx", "direct"]
+TESTS = ["http_keepalive", "http_close", "tcp_keepalive", "tcp_bulk", "idle_memory"]
 PROXY_CORE = "0"
 LOAD_CORE = "1"
 TIMEOUT_CONNECT, TIMEOUT_IDLE = "10s", "2m"
+# Connection caps: HAProxy reserves two descriptors per connection up front, and the hard
+# descriptor limit here can be as low as 20000.
+MAX_CONNECTIONS = 8000
 
 
 def backend_nginx_conf(tmp):
@@ -59,13 +66,13 @@ def haproxy_conf(tmp):
     return f"""
 global
   nbthread 1
-  maxconn 20480
+  maxconn {MAX_CONNECTIONS}
   pidfile {tmp}/haproxy.pid
 defaults
   timeout connect {TIMEOUT_CONNECT}
   timeout client {TIMEOUT_IDLE}
   timeout server {TIMEOUT_IDLE}
-  maxconn 20000
+  maxconn {MAX_CONNECTIONS}
 listen http
   mode http
   bind {HOST}:{http}
@@ -91,7 +98,7 @@ load_module /usr/lib/nginx/modules/ngx_stream_module.so;
 worker_processes 1;
 pid {tmp}/nginx.pid;
 error_log {tmp}/nginx-error.log warn;
-events {{ worker_connections 20000; }}
+events {{ worker_connections {2 * MAX_CONNECTIONS}; }}
 http {{
   access_log off;
   upstream backends {{ {upstream} keepalive 64; }}
@@ -112,8 +119,8 @@ stream {{
 """
 
 
-def lb_conf(http_mode):
-    http, tcp, bulk = PORTS["lb"]
+def lb_conf(http_mode, name="lb"):
+    http, tcp, bulk = PORTS[name]
     servers = ", ".join(f'{{ name = "s{p}", address = "{HOST}:{p}" }}' for p in BACKENDS)
     vips = [
         ("tcp", tcp, "tcp", servers),
@@ -133,12 +140,12 @@ servers = [ {srv} ]
     )
     return f"""
 [global]
-max_connections = 20480
+max_connections = {MAX_CONNECTIONS}
 [defaults]
 connect_timeout = "{TIMEOUT_CONNECT}"
 client_timeout = "{TIMEOUT_IDLE}"
 server_timeout = "{TIMEOUT_IDLE}"
-max_connections = 20000
+max_connections = {MAX_CONNECTIONS}
 {blocks}"""
 
 
@@ -179,6 +186,16 @@ def cpu_seconds(pid):
         fields = f.read().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def core_ticks(core):
+    """(busy, total) scheduler ticks of one core so far."""
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith(f"cpu{core} "):
+                ticks = [int(t) for t in line.split()[1:]]
+                return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
+    return 0, 0
 
 
 def rss_kib(pid):
@@ -247,7 +264,13 @@ def main():
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--idle", type=int, default=5000, help="idle connections for memory")
     parser.add_argument("--json", default="bench/latest.json")
+    parser.add_argument("--baseline", help="a second lb binary measured alongside as lb-base")
+    parser.add_argument("--tests", default=",".join(TESTS), help="comma-separated subset of: " + " ".join(TESTS))
+    parser.add_argument("--against", default=",".join(OTHERS), help="comma-separated subset of: " + " ".join(OTHERS))
     args = parser.parse_args()
+    selected, against = args.tests.split(","), args.against.split(",")
+    if unknown := set(selected) - set(TESTS) | set(against) - set(OTHERS):
+        sys.exit(f"bench: unknown tests or proxies {sorted(unknown)}")
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
@@ -267,47 +290,61 @@ def main():
         procs.append(Proc("backend", ["nginx", "-c", write("backend.conf", backend_nginx_conf(tmp)),
                                       "-g", "daemon off;"], LOAD_CORE, log))
         procs.append(Proc("iperf3", ["iperf3", "-s", "-B", HOST, "-p", str(IPERF_PORT)], LOAD_CORE, log))
-        proxies = {
-            "lb": Proc("lb", [args.lb, "run", "-c", write("lb.toml", lb_conf(lb_http))], PROXY_CORE, log),
-            "haproxy": Proc("haproxy", ["haproxy", "-db", "-f", write("haproxy.cfg", haproxy_conf(tmp))],
-                            PROXY_CORE, log),
-            "nginx": Proc("nginx", ["nginx", "-c", write("nginx.conf", nginx_conf(tmp)), "-g", "daemon off;"],
-                          PROXY_CORE, log),
+        commands = {
+            "lb": [args.lb, "run", "-c", write("lb.toml", lb_conf(lb_http))],
+            "haproxy": ["haproxy", "-db", "-f", write("haproxy.cfg", haproxy_conf(tmp))],
+            "nginx": ["nginx", "-c", write("nginx.conf", nginx_conf(tmp)), "-g", "daemon off;"],
         }
+        if args.baseline:
+            commands["lb-base"] = [args.baseline, "run", "-c", write("lb-base.toml", lb_conf(lb_http, "lb-base"))]
+        proxies = {name: Proc(name, argv, PROXY_CORE, log) for name, argv in commands.items()
+                   if name not in OTHERS or name in against}
         procs += proxies.values()
-        for port in BACKENDS + [IPERF_PORT] + [p for ports in PORTS.values() for p in ports[1:]]:
+        # The iperf3 server takes any connection for a test: only HTTP and TCP ports are probed.
+        for port in BACKENDS + [p for name in proxies for p in PORTS[name][:2]]:
             if not wait_port(port):
                 sys.exit(f"bench: nothing listens on {port}; see {tmp}/procs.log")
         # nginx's master forks a worker: measure the worker, which does the work.
         time.sleep(0.5)
         pids = {name: p.pid() for name, p in proxies.items()}
-        children = subprocess.run(["pgrep", "-P", str(pids["nginx"])], capture_output=True, text=True)
-        if children.stdout.split():
-            pids["nginx"] = int(children.stdout.split()[0])
+        if "nginx" in pids:
+            children = subprocess.run(["pgrep", "-P", str(pids["nginx"])], capture_output=True, text=True)
+            if children.stdout.split():
+                pids["nginx"] = int(children.stdout.split()[0])
 
         targets = {name: PORTS[name] for name in proxies}
-        targets["direct"] = (BACKENDS[0], BACKENDS[0], IPERF_PORT)
+        if "direct" in against:
+            targets["direct"] = (BACKENDS[0], BACKENDS[0], IPERF_PORT)
         tests = [("http_keepalive", 0, {}), ("http_close", 0, {"close": True}), ("tcp_keepalive", 1, {})]
+        tests = [test for test in tests if test[0] in selected]
         results = {t: {n: [] for n in targets} for t, _, _ in tests}
-        results["tcp_bulk"] = {n: [] for n in targets}
+        if "tcp_bulk" in selected:
+            results["tcp_bulk"] = {n: [] for n in targets}
         for _ in range(args.rounds):
             for test, index, options in tests:
                 for name, ports in targets.items():
-                    if test.startswith("http") and name == "lb" and not lb_http:
+                    if test.startswith("http") and name.startswith("lb") and not lb_http:
                         continue
                     cpu0 = cpu_seconds(pids[name]) if name in pids else None
+                    load0 = core_ticks(LOAD_CORE)
                     run = wrk(ports[index], args.seconds, args.connections, **options)
+                    load1 = core_ticks(LOAD_CORE)
+                    # Near 100 %, the load generator's core and not the proxy bounds req/s.
+                    run["load_core_busy_pct"] = 100 * (load1[0] - load0[0]) / max(load1[1] - load0[1], 1)
                     if cpu0 is not None:
                         run["cpu_us_per_req"] = (cpu_seconds(pids[name]) - cpu0) * 1e6 / max(run["requests"], 1)
                     results[test][name].append(run)
             for name, ports in targets.items():
+                if "tcp_bulk" not in selected:
+                    break
                 cpu0 = cpu_seconds(pids[name]) if name in pids else None
                 run = iperf(ports[2], args.seconds)
                 if cpu0 is not None:
                     gigabytes = run["gbps"] * args.seconds / 8
                     run["cpu_s_per_gb"] = (cpu_seconds(pids[name]) - cpu0) / max(gigabytes, 1e-9)
                 results["tcp_bulk"][name].append(run)
-        results["idle_memory"] = {name: idle_memory(pids[name], PORTS[name][1], args.idle) for name in proxies}
+        if "idle_memory" in selected:
+            results["idle_memory"] = {name: idle_memory(pids[name], PORTS[name][1], args.idle) for name in proxies}
     finally:
         for p in reversed(procs):
             p.stop()
@@ -340,10 +377,12 @@ METRICS = [
     ("http_keepalive", "rps", "HTTP keep-alive req/s", True),
     ("http_keepalive", "p99_ms", "HTTP keep-alive p99 ms", False),
     ("http_keepalive", "cpu_us_per_req", "HTTP keep-alive CPU us/req", False),
+    ("http_keepalive", "load_core_busy_pct", "HTTP keep-alive load core %", False),
     ("http_close", "rps", "HTTP close req/s", True),
     ("tcp_keepalive", "rps", "TCP mode req/s", True),
     ("tcp_keepalive", "p99_ms", "TCP mode p99 ms", False),
     ("tcp_keepalive", "cpu_us_per_req", "TCP mode CPU us/req", False),
+    ("tcp_keepalive", "load_core_busy_pct", "TCP mode load core %", False),
     ("tcp_bulk", "gbps", "TCP bulk Gbit/s", True),
     ("tcp_bulk", "cpu_s_per_gb", "TCP bulk CPU s/GB", False),
     ("idle_memory", "kib_per_conn", "Idle KiB per TCP conn", False),
@@ -352,14 +391,19 @@ METRICS = [
 
 def print_table(summary):
     names = ["lb", "haproxy", "nginx", "direct"]
-    print(f"{'metric':30}" + "".join(f"{n:>12}" for n in names) + f"{'lb/haproxy':>12}")
+    if any("lb-base" in row for row in summary.values() if isinstance(row, dict)):
+        names.append("lb-base")
+    against = ["haproxy"] + names[4:]
+    print(f"{'metric':30}" + "".join(f"{n:>12}" for n in names) + "".join(f"{'lb/' + n:>12}" for n in against))
     for test, key, label, _higher_better in METRICS:
         row = summary.get(test, {})
         cells = [row.get(n, {}).get(key) for n in names]
-        lb, ha = cells[0], cells[1]
-        ratio = f"{lb / ha:.2f}" if lb is not None and ha else "n/a"
+        ratios = []
+        for other in against:
+            lb, base = cells[0], cells[names.index(other)]
+            ratios.append(f"{lb / base:.2f}" if lb is not None and base else "n/a")
         print(f"{label:30}" + "".join(f"{c:>12.2f}" if c is not None else f"{'n/a':>12}" for c in cells)
-              + f"{ratio:>12}")
+              + "".join(f"{r:>12}" for r in ratios))
 
 
 def machine():

@@ -11,6 +11,7 @@
 //! [`Controller::stop`] closes every listener and established connection at once, like a
 //! controller that loses power.
 
+pub mod client;
 mod http;
 mod mysql;
 mod redis;

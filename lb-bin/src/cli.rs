@@ -1,11 +1,14 @@
 //! The command line's shape (clap derive): one subcommand per job.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
 /// A load balancer and reverse proxy.
+///
+/// `lb run -c lb.toml` serves a configuration; `lb check` validates one; `lb ctl` shows and
+/// changes a running `lb` through its admin listener; `lb profile` prints a ready-made one.
 #[derive(Debug, Parser)]
 #[command(name = "lb", version)]
 pub(crate) struct Cli {
@@ -16,12 +19,103 @@ pub(crate) struct Cli {
 /// What `lb` is asked to do.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Run every VIP of a configuration file in the foreground until SIGINT or SIGTERM.
+    /// Run every VIP of a configuration file in the foreground.
+    ///
+    /// SIGHUP reloads the file (an invalid file is refused and logged; the running
+    /// configuration keeps serving). SIGTERM or SIGINT stop accepting, let open connections
+    /// finish for up to `[global] shutdown_timeout` (30 s by default), then exit 0. With
+    /// `[admin]` in the file, the admin listener serves the status page, /metrics and the
+    /// JSON API. Under systemd (`Type=notify`), readiness is reported on $NOTIFY_SOCKET.
     Run(RunArgs),
     /// Validate a configuration file: prints `ok`, or every error with its line.
     Check(CheckArgs),
     /// Print a built-in profile as a configuration file.
     Profile(ProfileArgs),
+    /// Show or change a running `lb` through its admin listener (`[admin]` in its file).
+    ///
+    /// Prints the JSON answer on success (exit 0); prints the error and exits 1 when the
+    /// request is refused, 2 when the admin listener cannot be reached. Changes need the
+    /// token of `[admin] token_file` (`--token-file`); reads do not, from loopback.
+    Ctl(CtlArgs),
+}
+
+/// `lb ctl`.
+#[derive(Debug, Args)]
+pub(crate) struct CtlArgs {
+    /// The admin listener's address (`[admin] listen`).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9900")]
+    pub(crate) admin: SocketAddr,
+    /// A file holding the admin token (`[admin] token_file`), needed for changes.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(crate) action: CtlAction,
+}
+
+/// What `lb ctl` asks.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CtlAction {
+    /// List every VIP with its servers, states and counters (GET /api/vips).
+    Vips,
+    /// Show one VIP with its servers (GET /api/vips/VIP).
+    Vip {
+        /// The VIP's name.
+        vip: String,
+    },
+    /// Set a server's state: `ready` (takes traffic when healthy), `drain` (no new
+    /// connections; open ones and sticky clients stay) or `maintenance` (out at once, open
+    /// connections closed).
+    State {
+        /// The VIP's name.
+        vip: String,
+        /// The server's name.
+        server: String,
+        /// The new state.
+        #[arg(value_parser = ["ready", "drain", "maintenance"])]
+        state: String,
+    },
+    /// Set a server's weight (0-256; 0 takes no new connections).
+    Weight {
+        /// The VIP's name.
+        vip: String,
+        /// The server's name.
+        server: String,
+        /// The new weight.
+        weight: u32,
+    },
+    /// Add a server to a VIP, ready, in the check's initial state. Runtime additions last
+    /// until the next reload: add the server to the file to keep it.
+    AddServer {
+        /// The VIP's name.
+        vip: String,
+        /// The new server's name (unique in the VIP).
+        name: String,
+        /// Where traffic goes, as IP:PORT.
+        address: SocketAddr,
+        /// Its weight (0-256).
+        #[arg(long, default_value_t = 100)]
+        weight: u32,
+        /// Use it only when no primary server is usable.
+        #[arg(long)]
+        backup: bool,
+    },
+    /// Remove a server from a VIP: no new connections, open ones finish (set `maintenance`
+    /// first to close them).
+    RemoveServer {
+        /// The VIP's name.
+        vip: String,
+        /// The server's name.
+        server: String,
+    },
+    /// Forget every persistence entry of a VIP (source-ip table, last-successful server).
+    ClearPersistence {
+        /// The VIP's name.
+        vip: String,
+    },
+    /// Reload the configuration file, as SIGHUP does; prints what changed, or every error.
+    Reload,
+    /// Print the Prometheus metrics (GET /metrics).
+    Metrics,
 }
 
 /// `lb check`.
@@ -38,7 +132,9 @@ pub(crate) struct RunArgs {
     /// The configuration file.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) config: PathBuf,
-    /// Log line format on stderr; the level comes from RUST_LOG (default `info`).
+    /// Log line format on stderr, access log included (one `lb::access` line per
+    /// connection); the level comes from RUST_LOG (default `info`; `info,lb::access=off`
+    /// turns the access log off).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub(crate) log_format: LogFormat,
 }

@@ -1,8 +1,10 @@
 //! `lb`: the load balancer's command line.
 //!
 //! - `lb run -c FILE [--log-format text|json]`: runs every VIP in the foreground; logs each
-//!   health transition and connection error with VIP and server names; stops on SIGINT or
-//!   SIGTERM (exit 0); exit 1 with the errors when the file is invalid or a VIP cannot bind.
+//!   health transition and connection error with VIP and server names, and one access line
+//!   per connection; reloads on SIGHUP; stops gracefully on SIGINT or SIGTERM (exit 0);
+//!   exit 1 with the errors when the file is invalid or a VIP cannot bind.
+//! - `lb ctl [--admin ADDR] [--token-file FILE] ACTION`: the admin API from the shell.
 //! - `lb check -c FILE`: validates a configuration; prints `ok` (exit 0) or every error, one
 //!   per line as `FILE:LINE:COLUMN: PATH: MESSAGE` (exit 1); exit 2 when the file cannot be
 //!   read.
@@ -11,7 +13,9 @@
 
 mod check;
 mod cli;
+mod ctl;
 mod logging;
+mod notify;
 mod profile;
 mod run;
 
@@ -26,5 +30,6 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Profile(args) => profile::run(&args),
+        Command::Ctl(args) => ctl::run(&args),
     }
 }

@@ -25,6 +25,8 @@ use crate::scheduler::{PickContext, Scheduler};
 pub struct ServerLive {
     active: AtomicU32,
     total: AtomicU64,
+    bytes_from_clients: AtomicU64,
+    bytes_to_clients: AtomicU64,
     /// Least-connections trees to tell about opens and closes.
     pub(crate) load_hooks: LoadHooks,
 }
@@ -38,6 +40,23 @@ impl ServerLive {
     /// Connections ever opened to this server.
     pub fn total(&self) -> u64 {
         self.total.load(Ordering::Relaxed)
+    }
+
+    /// Bytes forwarded from clients to this server, by sessions that have ended.
+    pub fn bytes_from_clients(&self) -> u64 {
+        self.bytes_from_clients.load(Ordering::Relaxed)
+    }
+
+    /// Bytes forwarded from this server to clients, by sessions that have ended.
+    pub fn bytes_to_clients(&self) -> u64 {
+        self.bytes_to_clients.load(Ordering::Relaxed)
+    }
+
+    /// Counts the bytes of a session that ended.
+    pub fn add_bytes(&self, from_client: u64, to_client: u64) {
+        self.bytes_from_clients
+            .fetch_add(from_client, Ordering::Relaxed);
+        self.bytes_to_clients.fetch_add(to_client, Ordering::Relaxed);
     }
 
     /// Counts a new connection; call [`ServerLive::connection_closed`] when it ends.

@@ -24,6 +24,14 @@ pub enum Error {
         /// The VIP's name.
         vip: String,
     },
+    /// The admin listener was configured on an address a VIP listens on.
+    #[error("[admin] listen {address} is also VIP `{vip}`'s address")]
+    AdminOnVip {
+        /// The admin address.
+        address: SocketAddr,
+        /// The VIP listening there.
+        vip: String,
+    },
     /// A change named a server the VIP does not have.
     #[error("VIP `{vip}` has no server {server}")]
     UnknownServer {

@@ -26,11 +26,17 @@
 //! (splice or buffered copying with half-close and idle limits), `sessions` (closing a
 //! server's sessions), `session` (one connection's lifecycle), `service` (the embedding API).
 
+mod access_log;
+mod admin;
 mod connect;
+mod control;
 mod error;
 mod forward;
+mod generation;
 mod health;
+mod http;
 mod limits;
+mod metrics;
 pub mod listener;
 mod observe;
 mod proxy_header;
@@ -41,11 +47,16 @@ mod service;
 mod session;
 mod sessions;
 mod stats;
+mod supervisor;
 
+pub use admin::AdminServer;
 pub use error::Error;
+pub use http::guard::{GuardLimits, RequestGuard, Violation};
 pub use health::HealthChecks;
 pub use limits::GlobalLimit;
+pub use metrics::{CheckDurations, render as render_metrics};
 pub use observe::Observation;
-pub use runtime::{RunningVip, Runtime};
+pub use runtime::{ChangeError, ReloadReport, RunningVip, Runtime};
 pub use service::{Service, ServiceHandle};
 pub use stats::{ServerStats, Stats};
+pub use supervisor::{Loader, ReloadError, Supervisor};

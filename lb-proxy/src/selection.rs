@@ -57,6 +57,23 @@ impl Stick {
             Stick::LastSuccessful(entry) => entry.remove_server(server),
         }
     }
+
+    /// Forgets every entry (admin API); answers how many there were.
+    pub(crate) fn clear(&self) -> usize {
+        match self {
+            Stick::None => 0,
+            Stick::SourceIp(table) => {
+                let entries = table.len();
+                table.clear();
+                entries
+            }
+            Stick::LastSuccessful(entry) => {
+                let had = entry.server().is_some();
+                entry.set(None);
+                usize::from(had)
+            }
+        }
+    }
 }
 
 /// What to record once a server accepts.
@@ -118,6 +135,14 @@ impl<'s> Selection<'s> {
         }
     }
 
+    /// Puts `server` first, ahead of any other persistence, if it may take sticky traffic
+    /// (cookie persistence, which the HTTP layer reads).
+    pub(crate) fn prefer(&mut self, server: ServerId) {
+        if let Some(member) = self.pool.sticky(server) {
+            self.sticky = Some(Target::of(member));
+        }
+    }
+
     /// The next server to try: the persisted one first, then the scheduler's picks among
     /// those not tried yet; `None` when nothing is left.
     pub(crate) fn next(&mut self) -> Option<Target> {
@@ -164,6 +189,13 @@ fn split<R>(stickiness: Stickiness<'_, R>, token: fn(R) -> Token) -> (Option<Tar
 #[derive(Debug)]
 pub(crate) struct OpenConnection {
     live: Arc<ServerLive>,
+}
+
+impl OpenConnection {
+    /// Adds a finished session's bytes to its server's counters.
+    pub(crate) fn transferred(&self, from_client: u64, to_client: u64) {
+        self.live.add_bytes(from_client, to_client);
+    }
 }
 
 impl Drop for OpenConnection {

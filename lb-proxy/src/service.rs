@@ -12,32 +12,34 @@
 //! a session closes after the smaller of the client and server timeouts without a byte
 //! either way. Removing a server closes its sessions.
 //!
+//! Settings change without a rebind through [`ServiceHandle::reconfigure`]: the acceptors load
+//! the current generation of shared state (see [`crate::generation`]) for each new connection,
+//! while established connections keep the one they started under.
+//!
 //! Lifecycle: start (binds, or fails naming the VIP and address) → changes through the handle →
-//! [`ServiceHandle::stop`] (stops accepting, closes every session, waits for their tasks).
+//! [`ServiceHandle::drain`] (stops accepting, lets sessions finish up to a deadline, then
+//! closes the rest) or [`ServiceHandle::stop`] (stops accepting, closes every session at once);
+//! both wait until every session task has ended.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use lb_core::model::{
-    AdminState, Health, InitialState, KeepAlive, Network, ProxyVersion, SchedulerKind, Server,
-    ServerId, Timeouts, Vip,
-};
-use lb_core::pool::{LiveRegistry, Pool};
+use lb_core::model::{AdminState, Health, Mode, Server, ServerId, Vip};
+use lb_core::pool::Pool;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::warn;
 
-use crate::connect::Dialer;
-use crate::limits::{GlobalLimit, Limits};
-use crate::observe::{Observation, Observer};
-use crate::selection::{Stick, Target};
-use crate::sessions::Sessions;
-use crate::stats::{Counters, ServerStats, Stats};
-use crate::{Error, listener, session};
+use crate::control::Control;
+pub(crate) use crate::generation::Shared;
+use crate::generation::{Observations, names};
+use crate::limits::GlobalLimit;
+use crate::observe::Observation;
+use crate::stats::{ServerStats, Stats};
+use crate::{Error, http, listener, session};
 
 /// Starts TCP virtual services.
 #[derive(Debug)]
@@ -65,36 +67,22 @@ impl Service {
             .zip(&vip.listen)
             .map(|(listener, &configured)| listener.local_addr().unwrap_or(configured))
             .collect();
-        let mut control = Control::new(&vip);
-        let (observer, observations) = match vip.check.observe_failures {
-            Some(_) => {
-                let (observer, receiver) = Observer::new();
-                (Some(observer), Some(receiver))
-            }
-            None => (None, None),
-        };
-        let shared = Arc::new(Shared {
-            observer,
-            pool: ArcSwap::from_pointee(control.build()),
-            stick: Stick::new(&vip.persistence),
-            sessions: Sessions::new(vip.servers.iter().map(|server| server.id)),
-            limits: Limits::new(vip.max_connections, global),
-            counters: Counters::default(),
-            names: ArcSwap::from_pointee(names(&vip.servers)),
-            origin: Instant::now(),
-            settings: Settings::new(vip),
-        });
+        let mut control = Control::new(&vip, global.clone());
+        let name = vip.name.clone();
+        let (shared, observations) = Shared::first(vip, global, control.build());
+        let current = Arc::new(ArcSwap::from_pointee(shared));
         let (alive, sessions_done) = mpsc::channel(1);
         let acceptors = listeners
             .into_iter()
-            .map(|listener| tokio::spawn(accept(listener, Arc::clone(&shared), alive.clone())))
+            .map(|listener| tokio::spawn(accept(listener, Arc::clone(&current), alive.clone())))
             .collect();
         Ok(ServiceHandle {
-            shared,
+            name,
+            current,
             control: Mutex::new(control),
             local_addrs,
-            acceptors,
-            sessions_done,
+            acceptors: Mutex::new(acceptors),
+            sessions_done: tokio::sync::Mutex::new(sessions_done),
             observations: Mutex::new(observations),
         })
     }
@@ -103,18 +91,19 @@ impl Service {
 /// A running service: change its servers, close sessions, read its counters, stop it.
 #[derive(Debug)]
 pub struct ServiceHandle {
-    shared: Arc<Shared>,
+    name: String,
+    current: Arc<ArcSwap<Shared>>,
     control: Mutex<Control>,
     local_addrs: Vec<SocketAddr>,
-    acceptors: Vec<JoinHandle<()>>,
-    sessions_done: mpsc::Receiver<()>,
-    observations: Mutex<Option<mpsc::Receiver<Observation>>>,
+    acceptors: Mutex<Vec<JoinHandle<()>>>,
+    sessions_done: tokio::sync::Mutex<mpsc::Receiver<()>>,
+    observations: Mutex<Observations>,
 }
 
 impl ServiceHandle {
     /// The VIP's name.
     pub fn name(&self) -> &str {
-        &self.shared.settings.name
+        &self.name
     }
 
     /// The addresses actually listened on, in configured order (port 0 resolved).
@@ -123,40 +112,65 @@ impl ServiceHandle {
     }
 
     /// The connection outcomes this service observes, for passive health checks (see
-    /// [`crate::HealthChecks`]); `Some` once, for a VIP with `observe_failures` set.
+    /// [`crate::HealthChecks`]); `Some` once for a VIP with `observe_failures` set, and once
+    /// more after a [`ServiceHandle::reconfigure`] that switched it on.
     pub fn take_observations(&self) -> Option<mpsc::Receiver<Observation>> {
-        self.observations
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take()
+        lock(&self.observations).take()
     }
 
     /// The current pool snapshot (servers, states, live counters).
     pub fn pool(&self) -> Arc<Pool> {
-        self.shared.pool.load_full()
+        self.shared().pool.load_full()
+    }
+
+    /// The servers as they are now (runtime changes included), in configured order.
+    pub fn servers(&self) -> Vec<Server> {
+        self.control().servers.clone()
+    }
+
+    /// Applies `vip`'s settings (timeouts, scheduler, persistence, caps, check initial state,
+    /// PROXY protocol, mode...) to new connections, without a rebind: the listen addresses
+    /// and the server list are not read (see [`ServiceHandle::set_servers`]). Established
+    /// connections keep the settings they started under.
+    pub fn reconfigure(&self, vip: &Vip) {
+        let mut control = self.control();
+        let old = control.reconfigure(vip);
+        let mut settings = vip.clone();
+        settings.servers = control.servers.clone();
+        let (next, observations) = self.shared().next(&old, settings, &control.global);
+        self.current.store(Arc::new(next));
+        if observations.is_some() {
+            *lock(&self.observations) = observations;
+        }
+        self.publish(&mut control);
     }
 
     /// Replaces the server list. Servers keep their health and counters by id; new ones start
     /// in the check's initial state; removed ones lose their persistence entries and sessions.
     pub fn set_servers(&self, servers: Vec<Server>) {
+        self.replace_servers(servers, false);
+    }
+
+    /// Like [`ServiceHandle::set_servers`], but the established sessions of removed servers
+    /// run on until they end by themselves (or the service stops or its drain deadline
+    /// passes).
+    pub fn retire_servers(&self, servers: Vec<Server>) {
+        self.replace_servers(servers, true);
+    }
+
+    fn replace_servers(&self, servers: Vec<Server>, graceful: bool) {
         let mut control = self.control();
-        let kept: HashMap<ServerId, Health> = servers
-            .iter()
-            .map(|server| {
-                let health = control.health.get(&server.id).copied();
-                (server.id, health.unwrap_or(control.initial))
-            })
-            .collect();
-        for removed in control.servers.iter().filter(|s| !kept.contains_key(&s.id)) {
-            self.shared.stick.remove_server(removed.id);
+        let shared = self.shared();
+        for removed in control.set_servers(servers) {
+            shared.stick.remove_server(removed);
         }
-        control.live.retain(|id| kept.contains_key(&id));
-        control.health = kept;
-        control.servers = servers;
-        self.shared
-            .sessions
-            .set_servers(control.servers.iter().map(|server| server.id));
-        self.shared.names.store(Arc::new(names(&control.servers)));
+        let ids = control.servers.iter().map(|server| server.id);
+        if graceful {
+            shared.sessions.retire_servers(ids);
+        } else {
+            shared.sessions.set_servers(ids);
+        }
+        shared.names.store(Arc::new(names(&control.servers)));
         self.publish(&mut control);
     }
 
@@ -164,16 +178,20 @@ impl ServiceHandle {
     /// no new ones; `maintenance` also closes its sessions.
     pub fn set_admin_state(&self, server: ServerId, state: AdminState) -> Result<(), Error> {
         let mut control = self.control();
-        let entry = control
-            .servers
-            .iter_mut()
-            .find(|s| s.id == server)
-            .ok_or_else(|| self.unknown(server))?;
-        entry.admin = state;
+        control.server_mut(server).ok_or_else(|| self.unknown(server))?.admin = state;
         self.publish(&mut control);
         if state == AdminState::Maintenance {
-            self.shared.sessions.close(server);
+            self.shared().sessions.close(server);
         }
+        Ok(())
+    }
+
+    /// Sets a server's weight (`0..=MAX_WEIGHT`; 0 takes no new connections) for new
+    /// connections.
+    pub fn set_weight(&self, server: ServerId, weight: u16) -> Result<(), Error> {
+        let mut control = self.control();
+        control.server_mut(server).ok_or_else(|| self.unknown(server))?.weight = weight;
+        self.publish(&mut control);
         Ok(())
     }
 
@@ -186,24 +204,32 @@ impl ServiceHandle {
             .get_mut(&server)
             .ok_or_else(|| self.unknown(server))? = health;
         self.publish(&mut control);
-        if health == Health::Down && self.shared.settings.shutdown_sessions_on_down {
-            self.shared.sessions.close(server);
+        let shared = self.shared();
+        if health == Health::Down && shared.settings.shutdown_sessions_on_down {
+            shared.sessions.close(server);
         }
         Ok(())
     }
 
     /// Closes every established session of `server` now.
     pub fn close_sessions(&self, server: ServerId) -> Result<(), Error> {
-        if self.shared.sessions.close(server) {
+        if self.shared().sessions.close(server) {
             Ok(())
         } else {
             Err(self.unknown(server))
         }
     }
 
+    /// Forgets every persistence entry (source-ip table, last-successful server); answers
+    /// how many there were.
+    pub fn clear_persistence(&self) -> usize {
+        self.shared().stick.clear()
+    }
+
     /// The service's counters.
     pub fn stats(&self) -> Stats {
-        let pool = self.shared.pool.load();
+        let shared = self.shared();
+        let pool = shared.pool.load();
         let servers = pool
             .members()
             .iter()
@@ -211,58 +237,93 @@ impl ServiceHandle {
                 id: member.id,
                 active: member.live.active(),
                 total: member.live.total(),
+                bytes_from_clients: member.live.bytes_from_clients(),
+                bytes_to_clients: member.live.bytes_to_clients(),
             })
             .collect();
-        self.shared
-            .counters
-            .snapshot(self.shared.limits.waiting(), servers)
+        shared.counters.snapshot(shared.limits.waiting(), servers)
+    }
+
+    /// Stops accepting (the listening sockets close), lets established sessions finish for
+    /// up to `deadline`, then closes the rest; returns once every session task has ended,
+    /// answering whether they all finished by themselves.
+    pub async fn drain(&self, deadline: Duration) -> bool {
+        self.stop_accepting().await;
+        let mut sessions_done = self.sessions_done.lock().await;
+        // Nothing is ever sent: recv returns once every session has dropped its sender.
+        if tokio::time::timeout(deadline, sessions_done.recv())
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+        self.shared().sessions.close_all();
+        let _ = sessions_done.recv().await;
+        false
     }
 
     /// Stops accepting (the listening sockets close), closes every session and waits until
     /// their tasks have ended.
-    pub async fn stop(mut self) {
-        for acceptor in &self.acceptors {
+    pub async fn stop(self) {
+        self.stop_accepting().await;
+        self.shared().sessions.close_all();
+        let _ = self.sessions_done.lock().await.recv().await;
+    }
+
+    /// Stops accepting: the listening sockets are closed when this returns (connections
+    /// already accepted are not affected).
+    pub async fn stop_accepting(&self) {
+        let acceptors = std::mem::take(&mut *lock(&self.acceptors));
+        for acceptor in &acceptors {
             acceptor.abort();
         }
-        for acceptor in self.acceptors.drain(..) {
+        for acceptor in acceptors {
             let _ = acceptor.await;
         }
-        self.shared.sessions.close_all();
-        // Nothing is ever sent: this returns once every session has dropped its sender.
-        let _ = self.sessions_done.recv().await;
+    }
+
+    fn shared(&self) -> Arc<Shared> {
+        self.current.load_full()
     }
 
     fn control(&self) -> MutexGuard<'_, Control> {
-        self.control
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.control)
     }
 
     fn publish(&self, control: &mut Control) {
-        self.shared.pool.store(Arc::new(control.build()));
+        self.shared().pool.store(Arc::new(control.build()));
     }
 
     fn unknown(&self, server: ServerId) -> Error {
         Error::UnknownServer {
-            vip: self.shared.settings.name.clone(),
+            vip: self.name.clone(),
             server,
         }
     }
 }
 
-async fn accept(listener: TcpListener, shared: Arc<Shared>, alive: mpsc::Sender<()>) {
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Accepts on `listener` until aborted; each connection runs under the generation current
+/// when it was accepted.
+async fn accept(listener: TcpListener, current: Arc<ArcSwap<Shared>>, alive: mpsc::Sender<()>) {
     loop {
         match listener.accept().await {
             Ok((client, peer)) => {
-                let shared = Arc::clone(&shared);
+                let shared = current.load_full();
                 let alive = alive.clone();
                 tokio::spawn(async move {
-                    session::serve(shared, client, peer).await;
+                    match shared.settings.mode {
+                        Mode::Tcp => session::serve(shared, client, peer).await,
+                        Mode::Http => http::serve(shared, client, peer).await,
+                    }
                     drop(alive);
                 });
             }
             Err(error) => {
-                warn!(vip = %shared.settings.name, %error, "accept failed");
+                warn!(vip = %current.load().settings.name, %error, "accept failed");
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
             }
         }
@@ -271,110 +332,3 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>, alive: mpsc::Sender<
 
 /// Pause after a failed accept (out of descriptors, say) before accepting again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
-
-/// What the admin side changes; rebuilt into a pool on every change.
-#[derive(Debug)]
-struct Control {
-    kind: SchedulerKind,
-    initial: Health,
-    servers: Vec<Server>,
-    health: HashMap<ServerId, Health>,
-    live: LiveRegistry,
-}
-
-impl Control {
-    fn new(vip: &Vip) -> Self {
-        let initial = match vip.check.initial {
-            InitialState::Up => Health::Up,
-            InitialState::Down => Health::Down,
-        };
-        Control {
-            kind: vip.scheduler,
-            initial,
-            servers: vip.servers.clone(),
-            health: vip.servers.iter().map(|s| (s.id, initial)).collect(),
-            live: LiveRegistry::default(),
-        }
-    }
-
-    fn build(&mut self) -> Pool {
-        let health = &self.health;
-        Pool::build(
-            self.kind,
-            &self.servers,
-            |id| health.get(&id).copied().unwrap_or(Health::Down),
-            &mut self.live,
-        )
-    }
-}
-
-fn names(servers: &[Server]) -> HashMap<ServerId, Arc<str>> {
-    servers
-        .iter()
-        .map(|server| (server.id, Arc::from(server.name.as_str())))
-        .collect()
-}
-
-/// The VIP settings the connection path reads.
-#[derive(Debug)]
-pub(crate) struct Settings {
-    pub(crate) name: String,
-    pub(crate) timeouts: Timeouts,
-    pub(crate) idle_limit: Duration,
-    pub(crate) retries: u32,
-    pub(crate) shutdown_sessions_on_down: bool,
-    pub(crate) accept_proxy_from: Vec<Network>,
-    pub(crate) send_proxy: Option<ProxyVersion>,
-    pub(crate) client_keepalive: Option<KeepAlive>,
-    pub(crate) dialer: Dialer,
-}
-
-impl Settings {
-    fn new(vip: Vip) -> Self {
-        Settings {
-            idle_limit: vip.timeouts.client.min(vip.timeouts.server),
-            dialer: Dialer {
-                source: vip.source,
-                timeout: vip.timeouts.connect,
-                keepalive: vip.server_keepalive,
-            },
-            name: vip.name,
-            timeouts: vip.timeouts,
-            retries: vip.retries,
-            shutdown_sessions_on_down: vip.shutdown_sessions_on_down,
-            accept_proxy_from: vip.accept_proxy_from,
-            send_proxy: vip.send_proxy,
-            client_keepalive: vip.client_keepalive,
-        }
-    }
-}
-
-/// What every connection of a service shares.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) settings: Settings,
-    /// Reports connection outcomes for passive health checks, where configured.
-    pub(crate) observer: Option<Observer>,
-    pub(crate) pool: ArcSwap<Pool>,
-    pub(crate) stick: Stick,
-    pub(crate) sessions: Sessions,
-    pub(crate) limits: Limits,
-    pub(crate) counters: Counters,
-    names: ArcSwap<HashMap<ServerId, Arc<str>>>,
-    origin: Instant,
-}
-
-impl Shared {
-    /// Time since the service started (the persistence tables' clock).
-    pub(crate) fn now(&self) -> Duration {
-        self.origin.elapsed()
-    }
-
-    /// The name of `target`'s server, for logs (its id if it was removed meanwhile).
-    pub(crate) fn server_name(&self, target: &Target) -> String {
-        match self.names.load().get(&target.id) {
-            Some(name) => name.to_string(),
-            None => target.id.to_string(),
-        }
-    }
-}

@@ -11,7 +11,8 @@
 //!    with the client's own header;
 //! 5. forwarding until the session ends (see [`crate::forward`]); the server's session
 //!    registry can close it from outside;
-//! 6. counters. Stopping the service ends a session at whatever step it is.
+//! 6. counters and the access log line (see [`crate::access_log`]). Stopping the service
+//!    ends a session at whatever step it is.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
+use crate::access_log::{TcpAccess, Termination};
 use crate::connect::tune;
 use crate::forward::{End, Transfer, forward};
 use crate::limits::{Refused, Slot};
@@ -34,18 +36,22 @@ use crate::stats::Counters;
 pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
     // Boxed: the steps before forwarding take more room than forwarding itself, and an idle
     // session should only hold what forwarding needs.
+    let mut access = TcpAccess::accepted(peer);
     let setup = Box::pin(async {
         let mut stopped = shared.sessions.subscribe_all();
         tokio::select! {
-            established = establish(&shared, client, peer) => established,
+            established = establish(&shared, client, peer, &mut access) => established,
             () = stopped.closed() => None,
         }
     });
     let Some(mut session) = setup.await else {
+        access.write(&shared.settings.name);
         return;
     };
     // Subscribed to its server before connecting: a stop from now on reaches it there.
     if shared.sessions.all_closed() {
+        access.termination = Some(Termination::Closed);
+        access.write(&shared.settings.name);
         return;
     }
     let settings = &shared.settings;
@@ -65,15 +71,28 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
     counters
         .server_to_client_bytes
         .fetch_add(outcome.server_to_client, Ordering::Relaxed);
-    match outcome.end {
-        End::Finished => {}
-        End::Idle => Counters::bump(&counters.idle_timeouts),
-        End::Closed => Counters::bump(&counters.closed_by_admin),
+    connected
+        .open
+        .transferred(outcome.client_to_server, outcome.server_to_client);
+    access.bytes_in = outcome.client_to_server;
+    access.bytes_out = outcome.server_to_client;
+    access.termination = Some(match outcome.end {
+        End::Finished => Termination::Finished,
+        End::Idle => {
+            Counters::bump(&counters.idle_timeouts);
+            Termination::Idle
+        }
+        End::Closed => {
+            Counters::bump(&counters.closed_by_admin);
+            Termination::Closed
+        }
         End::Failed(error) => {
             let server = shared.server_name(&connected.target);
             debug!(vip = %settings.name, %server, %error, "session failed");
+            Termination::Failed(error.to_string())
         }
-    }
+    });
+    access.write(&settings.name);
 }
 
 /// A session ready to forward, and what lives as long as it.
@@ -83,11 +102,12 @@ struct Established {
     connected: Connected,
 }
 
-/// Steps 1 to 4: `None` when the client was closed on the way.
+/// Steps 1 to 4: `None` when the client was closed on the way (`access` says why).
 async fn establish(
     shared: &Shared,
     mut client: TcpStream,
     peer: SocketAddr,
+    access: &mut TcpAccess,
 ) -> Option<Established> {
     let settings = &shared.settings;
     let counters = &shared.counters;
@@ -95,10 +115,12 @@ async fn establish(
     let slot = match shared.limits.admit(settings.timeouts.queue).await {
         Ok(slot) => slot,
         Err(refused) => {
-            Counters::bump(match refused {
-                Refused::QueueFull => &counters.queue_full,
-                Refused::QueueTimeout => &counters.queue_timeouts,
-            });
+            let (counter, termination) = match refused {
+                Refused::QueueFull => (&counters.queue_full, Termination::QueueFull),
+                Refused::QueueTimeout => (&counters.queue_timeouts, Termination::QueueTimeout),
+            };
+            Counters::bump(counter);
+            access.termination = Some(termination);
             debug!(vip = %settings.name, %peer, ?refused, "connection refused by the caps");
             return None;
         }
@@ -116,10 +138,12 @@ async fn establish(
         match proxy_header::receive(&mut client, addresses, settings.timeouts.client).await {
             Ok(received) => {
                 addresses = received.addresses;
+                access.client = addresses.source;
                 client_data = received.data;
             }
             Err(error) => {
                 Counters::bump(&counters.bad_proxy_headers);
+                access.termination = Some(Termination::BadProxyHeader);
                 warn!(vip = %settings.name, %peer, %error, "bad PROXY header from a trusted peer");
                 return None;
             }
@@ -127,14 +151,17 @@ async fn establish(
     }
     if let Err(error) = tune(&client, settings.client_keepalive) {
         debug!(vip = %settings.name, %peer, %error, "client socket options");
+        access.termination = Some(Termination::SetupFailed(error.to_string()));
         return None;
     }
     let Some(mut connected) = connect(shared, addresses).await else {
         Counters::bump(&counters.no_server);
+        access.termination = Some(Termination::NoServer);
         warn!(vip = %settings.name, client = %addresses.source, "no server could take the connection");
         return None;
     };
     Counters::bump(&counters.established);
+    access.connected(shared.server_name(&connected.target));
     let mut preamble = settings
         .send_proxy
         .map(|version| proxy_header::header_for(version, addresses))
@@ -144,6 +171,7 @@ async fn establish(
         if let Err(error) = connected.server.write_all(&preamble).await {
             let server = shared.server_name(&connected.target);
             debug!(vip = %settings.name, %server, %error, "preamble");
+            access.termination = Some(Termination::SetupFailed(error.to_string()));
             return None;
         }
     }
@@ -158,7 +186,7 @@ async fn establish(
 struct Connected {
     server: TcpStream,
     target: Target,
-    _open: OpenConnection,
+    open: OpenConnection,
     closed: CloseSignal,
 }
 
@@ -183,7 +211,7 @@ async fn connect(shared: &Shared, addresses: ClientAddresses) -> Option<Connecte
                 return Some(Connected {
                     server,
                     target,
-                    _open: open,
+                    open,
                     closed,
                 });
             }

@@ -6,10 +6,13 @@
 //! signal covers sessions still being set up; closing everything moves both. Subscribing
 //! reads the registry through an `ArcSwap`, without a lock; the registry is rebuilt only
 //! when the server list changes. Sessions established after a close are not affected;
-//! removing a server closes its sessions.
+//! removing a server closes its sessions, unless it is retired gracefully
+//! ([`Sessions::retire_servers`]): then its sessions run on until they end, and only closing
+//! everything reaches them. A session that picked a server from a snapshot taken just before
+//! the server was removed is treated like a retired server's session.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use lb_core::model::ServerId;
@@ -20,6 +23,8 @@ use tokio::sync::watch;
 pub(crate) struct Sessions {
     by_server: ArcSwap<HashMap<ServerId, Arc<watch::Sender<u64>>>>,
     all: watch::Sender<u64>,
+    /// Signals of servers retired gracefully that still have sessions.
+    retired: Mutex<Vec<Arc<watch::Sender<u64>>>>,
 }
 
 /// What a session waits on to learn it must close.
@@ -44,6 +49,7 @@ impl Sessions {
         let sessions = Sessions {
             by_server: ArcSwap::default(),
             all: watch::Sender::new(0),
+            retired: Mutex::default(),
         };
         sessions.set_servers(servers);
         sessions
@@ -66,12 +72,38 @@ impl Sessions {
         self.by_server.store(Arc::new(next));
     }
 
-    /// The signal a new session of `server` waits on; already closed when the server was
-    /// removed in the meantime.
+    /// Like [`Sessions::set_servers`], but the sessions of removed servers stay open until
+    /// they end by themselves or everything is closed.
+    pub(crate) fn retire_servers(&self, servers: impl IntoIterator<Item = ServerId>) {
+        let current = self.by_server.load_full();
+        let servers: Vec<ServerId> = servers.into_iter().collect();
+        let mut retired = self.retired();
+        retired.retain(|signal| signal.receiver_count() > 0);
+        retired.extend(
+            current
+                .iter()
+                .filter(|(id, signal)| !servers.contains(id) && signal.receiver_count() > 0)
+                .map(|(_, signal)| Arc::clone(signal)),
+        );
+        drop(retired);
+        self.set_servers(servers);
+    }
+
+    /// The signal a new session of `server` waits on (see the comment inside for a server
+    /// removed in the meantime).
     pub(crate) fn subscribe(&self, server: ServerId) -> CloseSignal {
         let generation = match self.by_server.load().get(&server) {
             Some(signal) => signal.subscribe(),
-            None => watch::channel(0).1,
+            // Chosen from a pool snapshot taken before the server was removed: the session
+            // runs like those of a retired server, and closing everything reaches it.
+            None => {
+                let signal = Arc::new(watch::Sender::new(0));
+                let generation = signal.subscribe();
+                let mut retired = self.retired();
+                retired.retain(|signal| signal.receiver_count() > 0);
+                retired.push(signal);
+                generation
+            }
         };
         let open_while = *generation.borrow();
         CloseSignal {
@@ -101,9 +133,15 @@ impl Sessions {
     /// established ones their server's.
     pub(crate) fn close_all(&self) {
         self.all.send_modify(|generation| *generation += 1);
-        for signal in self.by_server.load().values() {
+        for signal in self.by_server.load().values().chain(self.retired().iter()) {
             signal.send_modify(|generation| *generation += 1);
         }
+    }
+
+    fn retired(&self) -> std::sync::MutexGuard<'_, Vec<Arc<watch::Sender<u64>>>> {
+        self.retired
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Whether [`Sessions::close_all`] was called.

@@ -19,12 +19,22 @@ pub(crate) struct Counters {
     pub(crate) closed_by_admin: AtomicU64,
     pub(crate) client_to_server_bytes: AtomicU64,
     pub(crate) server_to_client_bytes: AtomicU64,
+    /// HTTP responses sent to clients by status class, `1xx` to `5xx`.
+    pub(crate) http_responses: [AtomicU64; 5],
 }
 
 impl Counters {
     /// Adds one to `counter`.
     pub(crate) fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one HTTP response with `status` sent to a client (statuses outside 100-599
+    /// are not counted).
+    pub(crate) fn count_response(&self, status: u16) {
+        if let Some(class) = self.http_responses.get(usize::from(status / 100).wrapping_sub(1)) {
+            Counters::bump(class);
+        }
     }
 }
 
@@ -56,6 +66,8 @@ pub struct Stats {
     pub client_to_server_bytes: u64,
     /// Bytes forwarded from servers to clients (counted when a session ends).
     pub server_to_client_bytes: u64,
+    /// HTTP responses sent to clients by status class: `[1xx, 2xx, 3xx, 4xx, 5xx]`.
+    pub http_responses: [u64; 5],
     /// Per server, in configured order.
     pub servers: Vec<ServerStats>,
 }
@@ -69,6 +81,10 @@ pub struct ServerStats {
     pub active: u32,
     /// Connections ever opened to it.
     pub total: u64,
+    /// Bytes from clients to it, by sessions that have ended.
+    pub bytes_from_clients: u64,
+    /// Bytes from it to clients, by sessions that have ended.
+    pub bytes_to_clients: u64,
 }
 
 impl Counters {
@@ -88,6 +104,7 @@ impl Counters {
             closed_by_admin: read(&self.closed_by_admin),
             client_to_server_bytes: read(&self.client_to_server_bytes),
             server_to_client_bytes: read(&self.server_to_client_bytes),
+            http_responses: self.http_responses.each_ref().map(read),
             servers,
         }
     }

@@ -2,11 +2,15 @@
 //! ports in temporary directories, awaited through their own log lines, and stopped on drop.
 #![allow(dead_code, unreachable_pub)] // each test binary uses a different part of this module
 
+pub mod admin;
+pub mod backend;
 pub mod lb;
 pub mod mariadb;
 pub mod nginx;
 pub mod process;
 pub mod redis;
+pub mod webdriver;
+pub mod wrk;
 
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;

@@ -6,12 +6,14 @@
 
 mod check;
 mod duration;
+mod http;
 mod network;
 mod server;
 mod validate;
 mod vip;
 
 pub use check::{Check, CheckKind, HttpCheck, InitialState, ScriptStep, StatusRange};
+pub use http::HttpOptions;
 pub use duration::{DurationParseError, format_duration, parse_duration};
 pub use network::{KeepAlive, Network, NetworkParseError, ProxyVersion};
 pub use server::{AdminState, Health, MAX_WEIGHT, Server, ServerId};

@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Check, KeepAlive, Network, ProxyVersion, Server};
+use super::{Check, HttpOptions, KeepAlive, Network, ProxyVersion, Server};
 
 /// A whole configuration: global settings, the admin listener and every VIP.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -266,6 +266,8 @@ pub struct Vip {
     pub client_keepalive: Option<KeepAlive>,
     /// TCP keep-alive on server connections (default: off).
     pub server_keepalive: Option<KeepAlive>,
+    /// What `http` VIPs do beyond forwarding (default: see [`HttpOptions`]).
+    pub http: HttpOptions,
 }
 
 impl Vip {
@@ -288,6 +290,7 @@ impl Vip {
             source: None,
             client_keepalive: None,
             server_keepalive: None,
+            http: HttpOptions::default(),
         }
     }
 

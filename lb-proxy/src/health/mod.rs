@@ -8,8 +8,11 @@
 //! [`ServiceHandle::set_health`], which rebuilds the pool and, where configured, closes the
 //! sessions of a server marked down.
 //!
+//! Every probe's duration goes to a [`CheckDurations`] histogram (`/metrics`).
+//!
 //! Lifecycle: [`HealthChecks::start`] → [`HealthChecks::set_servers`] on reloads and runtime
-//! changes (kept servers keep their state) → [`HealthChecks::stop`].
+//! changes (kept servers keep their state) and [`HealthChecks::reconfigure`] when the check
+//! settings change (health kept, threshold counts start over) → [`HealthChecks::stop`].
 
 mod probe_io;
 
@@ -17,6 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use lb_core::model::{Check, Health, Server, ServerId, Vip};
+use arc_swap::ArcSwap;
 use lb_health::{Event, HealthMachine};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -24,6 +28,7 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::ServiceHandle;
+use crate::metrics::CheckDurations;
 use crate::observe::Observation;
 
 /// The running health checks of one service.
@@ -38,7 +43,8 @@ pub struct HealthChecks {
 #[derive(Debug)]
 struct Context {
     service: Arc<ServiceHandle>,
-    check: Check,
+    check: ArcSwap<Check>,
+    durations: CheckDurations,
     origin: Instant,
     machines: Mutex<HashMap<ServerId, Watched>>,
 }
@@ -54,10 +60,20 @@ impl HealthChecks {
     /// Starts checking every server of `vip` on behalf of `service`. Must be called within a
     /// Tokio runtime.
     pub fn start(service: Arc<ServiceHandle>, vip: &Vip) -> HealthChecks {
+        HealthChecks::start_measured(service, vip, CheckDurations::default())
+    }
+
+    /// Like [`HealthChecks::start`], recording probe durations in `durations`.
+    pub fn start_measured(
+        service: Arc<ServiceHandle>,
+        vip: &Vip,
+        durations: CheckDurations,
+    ) -> HealthChecks {
         let observations = service.take_observations();
         let context = Arc::new(Context {
             service,
-            check: vip.check.clone(),
+            check: ArcSwap::from_pointee(vip.check.clone()),
+            durations,
             origin: Instant::now(),
             machines: Mutex::new(HashMap::new()),
         });
@@ -84,7 +100,10 @@ impl HealthChecks {
                 .is_some_and(|(server, watched)| server.address == watched.address);
             if !kept {
                 task.abort();
-                machines.remove(id);
+                if let Some(watched) = machines.remove(id) {
+                    let vip = self.context.service.name();
+                    self.context.durations.forget(vip, &watched.name);
+                }
             }
             kept
         });
@@ -94,7 +113,7 @@ impl HealthChecks {
                 watched.name.clone_from(&server.name);
                 continue;
             }
-            let machine = HealthMachine::new(&self.context.check, now);
+            let machine = HealthMachine::new(&self.context.check.load(), now);
             let watched = Watched {
                 name: server.name.clone(),
                 address: server.address,
@@ -103,6 +122,22 @@ impl HealthChecks {
             machines.insert(server.id, watched);
             let task = tokio::spawn(watch(Arc::clone(&self.context), server.id, server.address));
             self.probes.insert(server.id, task);
+        }
+    }
+
+    /// Applies `vip`'s check settings: every machine keeps its server's health and starts its
+    /// counts over; probes use the new settings from their next round. Passive observation
+    /// starts if the service now reports connection outcomes.
+    pub fn reconfigure(&mut self, vip: &Vip) {
+        self.context.check.store(Arc::new(vip.check.clone()));
+        for watched in self.context.machines().values_mut() {
+            watched.machine.reconfigure(&vip.check);
+        }
+        if let Some(receiver) = self.context.service.take_observations() {
+            if let Some(previous) = self.passive.take() {
+                previous.abort();
+            }
+            self.passive = Some(tokio::spawn(observe(Arc::clone(&self.context), receiver)));
         }
     }
 
@@ -196,7 +231,14 @@ impl Context {
 async fn watch(context: Arc<Context>, server: ServerId, address: std::net::SocketAddr) {
     while let Some(due) = context.next_check(server) {
         tokio::time::sleep_until(due).await;
-        let outcome = probe_io::probe(&context.check, address).await;
+        let check = context.check.load_full();
+        let started = Instant::now();
+        let outcome = probe_io::probe(&check, address).await;
+        let took = started.elapsed().as_secs_f64();
+        if let Some(watched) = context.machines().get(&server) {
+            let vip = context.service.name();
+            context.durations.observe(vip, &watched.name, took);
+        }
         context.record(server, Event::Probe(outcome));
     }
 }

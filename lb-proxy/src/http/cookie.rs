@@ -15,6 +15,8 @@
 //! server list changes.
 
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -25,7 +27,6 @@ use lb_core::model::{Persistence, Server, ServerId, Vip};
 use lb_core::persistence::cookie::{CookieCodec, CookieSettings, ServerCookie};
 use lb_core::pool::Pool;
 
-use crate::random::random_u64;
 
 type Names = Arc<HashMap<ServerId, Arc<str>>>;
 
@@ -57,7 +58,7 @@ impl Visit {
 
 impl CookiePersistence {
     /// The cookie persistence of `vip`, if it has one.
-    pub(crate) fn new(vip: &Vip, names: Names) -> Option<Self> {
+    pub(crate) fn new(vip: &Vip) -> Option<Self> {
         let settings = CookieSettings::from_model(&vip.persistence)?;
         let Persistence::Cookie {
             indirect, nocache, ..
@@ -66,6 +67,8 @@ impl CookiePersistence {
             return None;
         };
         let secret = vip.http.cookie_secret.unwrap_or_else(process_secret);
+        // Built for real at the first request, with the server names then current.
+        let names = Names::default();
         let codec = build(&vip.name, &settings, secret, &names);
         Some(CookiePersistence {
             vip: vip.name.clone(),
@@ -167,10 +170,14 @@ fn mark_private(headers: &mut HeaderMap) {
     }
 }
 
-/// A secret drawn once per process.
+/// A secret drawn once per process, from the standard library's random SipHash keys (seeded
+/// by the operating system).
 fn process_secret() -> u128 {
     static SECRET: OnceLock<u128> = OnceLock::new();
-    *SECRET.get_or_init(|| u128::from(random_u64()) << 64 | u128::from(random_u64()))
+    *SECRET.get_or_init(|| {
+        let draw = || u128::from(RandomState::new().hash_one(0u8));
+        draw() << 64 | draw()
+    })
 }
 
 fn unix_now() -> u64 {

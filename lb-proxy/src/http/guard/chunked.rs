@@ -122,7 +122,7 @@ mod tests {
     fn accepts_chunks_extensions_and_trailers_in_any_split() {
         let body = b"5;name=\"v\"\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-Sum: 1\r\n\r\nNEXT";
         assert_eq!(scan(body), Ok((body.len() - 4, true)));
-        for split in 0..body.len() {
+        for split in 0..body.len() - 4 {
             let mut state = Chunked::START;
             let (first, done) = state.feed(&body[..split]).unwrap();
             assert!(!done && first == split);

@@ -1,0 +1,167 @@
+//! One generation of a service's shared state: the settings its connections read, and the
+//! live state (pool, persistence, session registry, caps, counters) they share.
+//!
+//! A connection holds the generation it was accepted under for its whole life, so a reload
+//! never changes the settings of an established connection. A new generation (see
+//! [`Shared::next`]) shares the live state of the previous one through `Arc`s, so counters,
+//! session close signals and the pool stay common to every connection of the service; only
+//! what changed is rebuilt: persistence when its settings change (entries are lost), the
+//! VIP's cap when `max_connections` changes, the passive-health observer when
+//! `observe_failures` is switched on.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use lb_core::model::{KeepAlive, Mode, Network, ProxyVersion, Server, ServerId, Timeouts, Vip};
+use lb_core::pool::Pool;
+use tokio::sync::mpsc;
+
+use crate::connect::Dialer;
+use crate::http;
+use crate::limits::{GlobalLimit, Limits};
+use crate::observe::{Observation, Observer};
+use crate::selection::{Stick, Target};
+use crate::sessions::Sessions;
+use crate::stats::Counters;
+
+/// The VIP settings the connection path reads.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) name: String,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) idle_limit: Duration,
+    pub(crate) retries: u32,
+    pub(crate) shutdown_sessions_on_down: bool,
+    pub(crate) accept_proxy_from: Vec<Network>,
+    pub(crate) send_proxy: Option<ProxyVersion>,
+    pub(crate) client_keepalive: Option<KeepAlive>,
+    pub(crate) dialer: Dialer,
+    pub(crate) mode: Mode,
+    /// What HTTP mode shares between connections (`http` VIPs only).
+    pub(crate) http: Option<Arc<http::HttpVip>>,
+}
+
+impl Settings {
+    fn new(vip: Vip) -> Self {
+        Settings {
+            idle_limit: vip.timeouts.client.min(vip.timeouts.server),
+            mode: vip.mode,
+            http: (vip.mode == Mode::Http).then(|| Arc::new(http::HttpVip::new(&vip))),
+            dialer: Dialer {
+                source: vip.source,
+                timeout: vip.timeouts.connect,
+                keepalive: vip.server_keepalive,
+            },
+            name: vip.name,
+            timeouts: vip.timeouts,
+            retries: vip.retries,
+            shutdown_sessions_on_down: vip.shutdown_sessions_on_down,
+            accept_proxy_from: vip.accept_proxy_from,
+            send_proxy: vip.send_proxy,
+            client_keepalive: vip.client_keepalive,
+        }
+    }
+}
+
+/// What every connection of a service shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) settings: Settings,
+    /// Reports connection outcomes for passive health checks, where configured.
+    pub(crate) observer: Option<Arc<Observer>>,
+    pub(crate) pool: Arc<ArcSwap<Pool>>,
+    pub(crate) stick: Arc<Stick>,
+    pub(crate) sessions: Arc<Sessions>,
+    pub(crate) limits: Arc<Limits>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) names: Arc<ArcSwap<HashMap<ServerId, Arc<str>>>>,
+    origin: Instant,
+}
+
+/// The receiving end of a new passive-health observer, for the health checks.
+pub(crate) type Observations = Option<mpsc::Receiver<Observation>>;
+
+impl Shared {
+    /// The first generation of a service for `vip`, serving `pool`.
+    pub(crate) fn first(vip: Vip, global: GlobalLimit, pool: Pool) -> (Shared, Observations) {
+        let (observer, observations) = observer_for(&vip);
+        let names = names(&vip.servers);
+        let shared = Shared {
+            observer,
+            pool: Arc::new(ArcSwap::from_pointee(pool)),
+            stick: Arc::new(Stick::new(&vip.persistence)),
+            sessions: Arc::new(Sessions::new(vip.servers.iter().map(|server| server.id))),
+            limits: Arc::new(Limits::new(vip.max_connections, global)),
+            counters: Arc::default(),
+            names: Arc::new(ArcSwap::from_pointee(names)),
+            origin: Instant::now(),
+            settings: Settings::new(vip),
+        };
+        (shared, observations)
+    }
+
+    /// The generation after this one, configured as `vip` (previously `old`); live state is
+    /// kept as the module doc says.
+    pub(crate) fn next(&self, old: &Vip, vip: Vip, global: &GlobalLimit) -> (Shared, Observations) {
+        let (observer, observations) = match (&self.observer, vip.check.observe_failures) {
+            (Some(observer), Some(_)) => (Some(Arc::clone(observer)), None),
+            _ => observer_for(&vip),
+        };
+        let stick = if old.persistence == vip.persistence {
+            Arc::clone(&self.stick)
+        } else {
+            Arc::new(Stick::new(&vip.persistence))
+        };
+        let limits = if old.max_connections == vip.max_connections {
+            Arc::clone(&self.limits)
+        } else {
+            Arc::new(Limits::new(vip.max_connections, global.clone()))
+        };
+        let shared = Shared {
+            observer,
+            pool: Arc::clone(&self.pool),
+            stick,
+            sessions: Arc::clone(&self.sessions),
+            limits,
+            counters: Arc::clone(&self.counters),
+            names: Arc::clone(&self.names),
+            origin: self.origin,
+            settings: Settings::new(vip),
+        };
+        (shared, observations)
+    }
+
+    /// Time since the service started (the persistence tables' clock).
+    pub(crate) fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    /// The name of `target`'s server, for logs (its id if it was removed meanwhile).
+    pub(crate) fn server_name(&self, target: &Target) -> String {
+        match self.names.load().get(&target.id) {
+            Some(name) => name.to_string(),
+            None => target.id.to_string(),
+        }
+    }
+}
+
+/// A new observer and its receiver for a VIP with `observe_failures` set.
+fn observer_for(vip: &Vip) -> (Option<Arc<Observer>>, Observations) {
+    match vip.check.observe_failures {
+        Some(_) => {
+            let (observer, receiver) = Observer::new();
+            (Some(Arc::new(observer)), Some(receiver))
+        }
+        None => (None, None),
+    }
+}
+
+/// Server names by id, for logs.
+pub(crate) fn names(servers: &[Server]) -> HashMap<ServerId, Arc<str>> {
+    servers
+        .iter()
+        .map(|server| (server.id, Arc::from(server.name.as_str())))
+        .collect()
+}

@@ -1,0 +1,68 @@
+//! Upgraded connections (WebSocket, noVNC consoles): once the server answers 101, the client
+//! and server sockets are joined and bytes are copied both ways by the TCP forwarding engine
+//! ([`crate::forward`]: splice, half-close honoured) under the tunnel timeout; the server's
+//! session signal closes the tunnel (maintenance, down with `shutdown_sessions_on_down`).
+//! Bytes either side had sent past the 101 exchange are passed on first.
+
+use std::time::Duration;
+
+use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper_util::rt::TokioIo;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tracing::debug;
+
+use super::io::ClientIo;
+use crate::forward::{Transfer, forward};
+use crate::sessions::CloseSignal;
+
+/// Joins the two sides of an accepted upgrade until the tunnel ends.
+pub(crate) async fn tunnel(
+    client: OnUpgrade,
+    server: OnUpgrade,
+    idle_limit: Duration,
+    mut closed: CloseSignal,
+) {
+    let (Ok(client), Ok(server)) = tokio::join!(client, server) else {
+        debug!("upgrade abandoned before the tunnel was set up");
+        return;
+    };
+    let (Some(client), Some(server)) = (
+        take::<ClientIo>(client),
+        take::<TcpStream>(server),
+    ) else {
+        debug!("upgraded connection of an unexpected kind");
+        return;
+    };
+    let (client_io, client_early) = client;
+    let (mut server_stream, server_early) = server;
+    let client_stream = client_io.stream();
+    if server_stream.write_all(&client_early).await.is_err()
+        || write_all(client_stream, &server_early).await.is_err()
+    {
+        return;
+    }
+    let outcome = forward(client_stream, &server_stream, Transfer::Splice, idle_limit, &mut closed).await;
+    debug!(end = ?outcome.end, up = outcome.client_to_server, down = outcome.server_to_client, "tunnel ended");
+}
+
+/// The socket under an upgraded connection and the bytes read past the upgrade.
+fn take<T>(upgraded: Upgraded) -> Option<(T, bytes::Bytes)>
+where
+    TokioIo<T>: hyper::rt::Read + hyper::rt::Write + Unpin + 'static,
+{
+    let parts = upgraded.downcast::<TokioIo<T>>().ok()?;
+    Some((parts.io.into_inner(), parts.read_buf))
+}
+
+async fn write_all(stream: &TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        stream.writable().await?;
+        match stream.try_write(bytes) {
+            Ok(written) => bytes = &bytes[written..],
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}

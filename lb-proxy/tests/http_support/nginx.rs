@@ -1,0 +1,76 @@
+//! Real nginx servers on loopback, started from Debian's `nginx` binary in a temporary
+//! directory, each answering every request with its name and what it received.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What an nginx server answers on `/`: its name, then the request fields the tests check.
+const ECHO: &str = "name=$server_name xff=[$http_x_forwarded_for] proto=[$http_x_forwarded_proto] \
+port=[$http_x_forwarded_port] fwd=[$http_forwarded] cookie=[$http_cookie] conn=$connection\\n";
+
+/// An nginx master with one worker, stopped on drop.
+pub struct Nginx {
+    pub address: SocketAddr,
+    child: Child,
+    prefix: PathBuf,
+}
+
+impl Nginx {
+    /// Starts nginx named `name` on a free port; `extra` is added to its `server` block.
+    pub fn start(name: &str, extra: &str) -> Nginx {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let prefix = std::env::temp_dir().join(format!("lb-http-{}-{name}-{port}", std::process::id()));
+        std::fs::create_dir_all(prefix.join("logs")).unwrap();
+        let config = prefix.join("nginx.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "worker_processes 1;\nerror_log stderr error;\npid {pid};\n\
+                 events {{ worker_connections 1024; }}\n\
+                 http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp};\n\
+                 fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp}; scgi_temp_path {tmp};\n\
+                 keepalive_requests 100000; client_max_body_size 0;\n\
+                 server {{ listen 127.0.0.1:{port}; server_name {name};\n\
+                 location / {{ default_type text/plain; return 200 \"{ECHO}\"; }}\n{extra} }} }}\n",
+                pid = prefix.join("nginx.pid").display(),
+                tmp = prefix.display(),
+            ),
+        )
+        .unwrap();
+        let child = Command::new("nginx")
+            .arg("-p")
+            .arg(&prefix)
+            .arg("-c")
+            .arg(&config)
+            .args(["-g", "daemon off;"])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("nginx (Debian package `nginx`) must be installed");
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(address).is_err() {
+            assert!(Instant::now() < deadline, "nginx {name} did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Nginx {
+            address,
+            child,
+            prefix,
+        }
+    }
+
+    /// The directory nginx serves files from with `root`.
+    pub fn dir(&self) -> &PathBuf {
+        &self.prefix
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.prefix);
+    }
+}
