@@ -20,7 +20,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
     }
     let mut vip = Vip::new("app", "127.0.0.1:0".parse()?);
-    vip.servers = vec![Server::new(ServerId(0), "blue", backends[0]), Server::new(ServerId(1), "green", backends[1])];
+    vip.servers = vec![
+        Server::new(ServerId(0), "blue", backends[0]),
+        Server::new(ServerId(1), "green", backends[1]),
+    ];
     let service = Arc::new(Service::start(vip.clone())?);
     let checks = HealthChecks::start(Arc::clone(&service), &vip);
     let address = service.local_addrs()[0];
@@ -28,7 +31,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("served by {}", ask(address).await?);
     }
     service.set_admin_state(ServerId(0), AdminState::Drain)?; // new clients go to green only
-    println!("after draining blue: {} and {}", ask(address).await?, ask(address).await?);
+    println!(
+        "after draining blue: {} and {}",
+        ask(address).await?,
+        ask(address).await?
+    );
     checks.stop().await;
     Arc::try_unwrap(service).expect("only handle").stop().await;
     Ok(())
@@ -36,6 +43,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn ask(address: std::net::SocketAddr) -> std::io::Result<String> {
     let mut reply = String::new();
-    TcpStream::connect(address).await?.read_to_string(&mut reply).await?;
+    TcpStream::connect(address)
+        .await?
+        .read_to_string(&mut reply)
+        .await?;
     Ok(reply)
 }

@@ -33,12 +33,23 @@ async fn main() -> Demo {
     let names = ["controller-0", "controller-1", "controller-2"];
     let controllers: Vec<(String, IpAddr)> = (0u8..)
         .zip(names)
-        .map(|(i, name)| (name.to_owned(), IpAddr::V4(Ipv4Addr::new(127, 0, 0, 11 + i))))
+        .map(|(i, name)| {
+            (
+                name.to_owned(),
+                IpAddr::V4(Ipv4Addr::new(127, 0, 0, 11 + i)),
+            )
+        })
         .collect();
-    let input = OpenstackInput { port_offset: OFFSET, ..OpenstackInput::new(VIP, controllers.clone()) };
+    let input = OpenstackInput {
+        port_offset: OFFSET,
+        ..OpenstackInput::new(VIP, controllers.clone())
+    };
     let config = openstack(&input)?;
 
-    println!("== Starting 3 simulated controllers and the balancer ({} VIPs)", config.vips.len());
+    println!(
+        "== Starting 3 simulated controllers and the balancer ({} VIPs)",
+        config.vips.len()
+    );
     let services = services(&config);
     let mut running = Vec::new();
     for (i, (name, address)) in controllers.iter().enumerate() {
@@ -54,7 +65,7 @@ async fn main() -> Demo {
     distribution(&config, "cinder", 30).await?;
     source_affinity(&config, "nova_metadata").await?;
     source_affinity(&config, "nova_novncproxy").await?;
-    cookie_persistence(&config).await?;
+    let cookie = cookie_persistence(&config).await?;
     writers(&config, "before the failover").await?;
 
     println!("\n== Stopping controller-0 (power loss); controller-1 becomes the Redis master");
@@ -62,16 +73,36 @@ async fn main() -> Demo {
     let controller0 = running.remove(0);
     controller0.stop().await;
     running[0].set_redis_master(true);
-    writers(&config, "right after the stop (retries move new clients at once)").await?;
+    writers(
+        &config,
+        "right after the stop (retries move new clients at once)",
+    )
+    .await?;
     wait_for(&balancer, "keystone_public", "controller-0", Health::Down).await?;
     wait_for(&balancer, "redis", "controller-1", Health::Up).await?;
-    println!("   controller-0 marked down and Redis moved after {:.1?}", started.elapsed());
+    println!(
+        "   controller-0 marked down and Redis moved after {:.1?}",
+        started.elapsed()
+    );
     print_states(&balancer);
     distribution(&config, "keystone_public", 30).await?;
+    let reply = http_get(address(&config, "horizon"), None, Some(&cookie)).await?;
+    let reissued = reply
+        .set_cookie
+        .as_deref()
+        .and_then(|c| c.split(';').next())
+        .unwrap_or("none");
+    println!(
+        "   horizon with the old cookie: served by {}, new cookie `{reissued}`",
+        reply.controller()
+    );
     writers(&config, "after the failover").await?;
 
     println!("\n== controller-0 comes back (its Redis now a replica)");
-    running.insert(0, Controller::start(names[0], controllers[0].1, &services, false).await?);
+    running.insert(
+        0,
+        Controller::start(names[0], controllers[0].1, &services, false).await?,
+    );
     wait_for(&balancer, "mysql", "controller-0", Health::Up).await?;
     writers(&config, "after controller-0 recovered (no failback)").await?;
 
@@ -95,16 +126,28 @@ fn services(config: &Config) -> Vec<ServiceSpec> {
             _ => Protocol::Http,
         };
         let port = vip.servers[0].address.port();
-        specs.push(ServiceSpec { name: vip.name.clone(), port, protocol });
+        specs.push(ServiceSpec {
+            name: vip.name.clone(),
+            port,
+            protocol,
+        });
         if let Some(check_port) = vip.check.port.filter(|&p| p != port) {
-            specs.push(ServiceSpec { name: format!("{}-check", vip.name), port: check_port, protocol: Protocol::ClusterCheck });
+            specs.push(ServiceSpec {
+                name: format!("{}-check", vip.name),
+                port: check_port,
+                protocol: Protocol::ClusterCheck,
+            });
         }
     }
     specs
 }
 
 fn vip<'c>(config: &'c Config, name: &str) -> &'c Vip {
-    config.vips.iter().find(|vip| vip.name == name).expect("the profile has this VIP")
+    config
+        .vips
+        .iter()
+        .find(|vip| vip.name == name)
+        .expect("the profile has this VIP")
 }
 
 fn address(config: &Config, name: &str) -> SocketAddr {
@@ -131,7 +174,11 @@ fn print_states(balancer: &Runtime) {
                 format!("{short}:{state}")
             })
             .collect();
-        let mode = if vip.mode == Mode::Http { "http" } else { "tcp" };
+        let mode = if vip.mode == Mode::Http {
+            "http"
+        } else {
+            "tcp"
+        };
         println!(
             "{:<20} {:<18} {:<5} {:<18} {:<16} {}",
             vip.name,
@@ -166,7 +213,10 @@ async fn distribution(config: &Config, name: &str, requests: usize) -> Demo {
         let reply = http_get(vip.listen[0], None, None).await?;
         *counts.entry(reply.controller().to_owned()).or_insert(0) += 1;
     }
-    println!("   {name} ({}): {requests} requests -> {counts:?}", vip.scheduler.as_str());
+    println!(
+        "   {name} ({}): {requests} requests -> {counts:?}",
+        vip.scheduler.as_str()
+    );
     Ok(())
 }
 
@@ -177,28 +227,52 @@ async fn source_affinity(config: &Config, name: &str) -> Demo {
         let source = IpAddr::V4(Ipv4Addr::new(127, 0, 1, client));
         let mut servers = Vec::new();
         for _ in 0..4 {
-            servers.push(http_get(address(config, name), Some(source), None).await?.controller().to_owned());
+            servers.push(
+                http_get(address(config, name), Some(source), None)
+                    .await?
+                    .controller()
+                    .to_owned(),
+            );
         }
         servers.dedup();
         seen.push(format!("{source} -> {}", servers.join(",")));
     }
     let vip = vip(config, name);
-    println!("   {name} ({}, {}): {}", vip.scheduler.as_str(), vip.persistence.kind_name(), seen.join("; "));
+    println!(
+        "   {name} ({}, {}): {}",
+        vip.scheduler.as_str(),
+        vip.persistence.kind_name(),
+        seen.join("; ")
+    );
     Ok(())
 }
 
 /// Horizon: the first reply inserts SERVERID; requests that carry it stay on that server.
-async fn cookie_persistence(config: &Config) -> Demo {
+/// Returns the cookie.
+async fn cookie_persistence(config: &Config) -> Result<String, Box<dyn std::error::Error>> {
     let horizon = address(config, "horizon");
     let first = http_get(horizon, None, None).await?;
-    let cookie = first.set_cookie.as_deref().and_then(|c| c.split(';').next()).ok_or("no cookie")?;
+    let cookie = first
+        .set_cookie
+        .as_deref()
+        .and_then(|c| c.split(';').next())
+        .ok_or("no cookie")?;
     let mut servers = Vec::new();
     for _ in 0..5 {
-        servers.push(http_get(horizon, None, Some(cookie)).await?.controller().to_owned());
+        servers.push(
+            http_get(horizon, None, Some(cookie))
+                .await?
+                .controller()
+                .to_owned(),
+        );
     }
     servers.dedup();
-    println!("   horizon (http, cookie): first reply from {} set `{cookie}`; 5 more with it -> {}", first.controller(), servers.join(","));
-    Ok(())
+    println!(
+        "   horizon (http, cookie): first reply from {} set `{cookie}`; 5 more with it -> {}",
+        first.controller(),
+        servers.join(",")
+    );
+    Ok(cookie.to_owned())
 }
 
 /// Galera and Redis: every new connection goes to the single writer.
@@ -209,7 +283,12 @@ async fn writers(config: &Config, when: &str) -> Demo {
         mysql.push(version.split("MariaDB-").nth(1).unwrap_or("?").to_owned());
     }
     mysql.dedup();
-    let redis = redis_info(address(config, "redis")).await.unwrap_or_else(|e| format!("unavailable ({e})"));
-    println!("   writers {when}: mysql -> {} | redis -> {redis}", mysql.join(","));
+    let redis = redis_info(address(config, "redis"))
+        .await
+        .unwrap_or_else(|e| format!("no usable server yet ({e})"));
+    println!(
+        "   writers {when}: mysql -> {} | redis -> {redis}",
+        mysql.join(",")
+    );
     Ok(())
 }

@@ -38,7 +38,10 @@ pub(crate) fn run(args: &CtlArgs) -> ExitCode {
             ExitCode::FAILURE
         }
         Err(error) => {
-            eprintln!("lb ctl: cannot reach the admin listener at {}: {error}", args.admin);
+            eprintln!(
+                "lb ctl: cannot reach the admin listener at {}: {error}",
+                args.admin
+            );
             ExitCode::from(2)
         }
     }
@@ -46,7 +49,8 @@ pub(crate) fn run(args: &CtlArgs) -> ExitCode {
 
 /// The method, path and JSON body of `action`.
 fn request_for(action: &CtlAction) -> (&'static str, String, Option<String>) {
-    let server = |vip: &str, server: &str, what: &str| format!("/api/vips/{vip}/servers/{server}{what}");
+    let server =
+        |vip: &str, server: &str, what: &str| format!("/api/vips/{vip}/servers/{server}{what}");
     match action {
         CtlAction::Vips => ("GET", "/api/vips".into(), None),
         CtlAction::Vip { vip } => ("GET", format!("/api/vips/{vip}"), None),
@@ -115,13 +119,19 @@ mod tests {
             server: "a".into(),
             state: "drain".into(),
         });
-        assert_eq!((method, path.as_str()), ("PUT", "/api/vips/web/servers/a/state"));
+        assert_eq!(
+            (method, path.as_str()),
+            ("PUT", "/api/vips/web/servers/a/state")
+        );
         assert_eq!(body.as_deref(), Some(r#"{"state":"drain"}"#));
         let (method, path, _) = request_for(&CtlAction::RemoveServer {
             vip: "web".into(),
             server: "a".into(),
         });
-        assert_eq!((method, path.as_str()), ("DELETE", "/api/vips/web/servers/a"));
+        assert_eq!(
+            (method, path.as_str()),
+            ("DELETE", "/api/vips/web/servers/a")
+        );
     }
 
     #[test]

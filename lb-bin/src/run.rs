@@ -29,10 +29,7 @@ pub(crate) fn run(args: &RunArgs) -> ExitCode {
         }
     };
     logging::init(args.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("lb: cannot start the runtime: {error}");
@@ -40,6 +37,19 @@ pub(crate) fn run(args: &RunArgs) -> ExitCode {
         }
     };
     runtime.block_on(serve(args.config.clone(), config))
+}
+
+/// The runtime: one worker thread per core the process may run on. On a single core (one
+/// CPU, or pinned with `taskset`) everything runs on the main thread, without the cross-thread
+/// scheduling a multi-thread runtime pays for on every task wake-up.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let mut builder = if cores == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder.enable_all().build()
 }
 
 /// Reads and validates `path`: exit 2 when it cannot be read, 1 when it is invalid.

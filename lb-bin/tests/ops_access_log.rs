@@ -12,7 +12,10 @@ use support::{EVENT_TIMEOUT, free_port, local};
 
 /// `lb run --log-format <format>` with VIP `app` over backend `a`, and VIP `dead` whose
 /// only server is down.
-fn start(dir: &std::path::Path, format: &str) -> (Process, std::net::SocketAddr, std::net::SocketAddr) {
+fn start(
+    dir: &std::path::Path,
+    format: &str,
+) -> (Process, std::net::SocketAddr, std::net::SocketAddr) {
     let a = Backend::start("a");
     let (app, dead) = (local(free_port()), local(free_port()));
     let config = format!(
@@ -57,14 +60,29 @@ fn a_text_line_per_connection_says_who_where_how_long_how_much_and_why_it_ended(
     let line = lb.wait_for("termination=finished", EVENT_TIMEOUT);
     assert!(line.contains("lb::access"), "{line}");
     assert!(line.contains("client=127.0.0.1:"), "{line}");
-    assert!(line.contains("vip=\"app\"") || line.contains("vip=app"), "{line}");
-    assert!(line.contains("server=\"a\"") || line.contains("server=a"), "{line}");
-    assert!(line.contains("connect_ms=") && line.contains("total_ms="), "{line}");
-    assert!(line.contains("bytes_in=6 bytes_out=8"), "`hello\\n` in, `a\\nhello\\n` out: {line}");
+    assert!(
+        line.contains("vip=\"app\"") || line.contains("vip=app"),
+        "{line}"
+    );
+    assert!(
+        line.contains("server=\"a\"") || line.contains("server=a"),
+        "{line}"
+    );
+    assert!(
+        line.contains("connect_ms=") && line.contains("total_ms="),
+        "{line}"
+    );
+    assert!(
+        line.contains("bytes_in=6 bytes_out=8"),
+        "`hello\\n` in, `a\\nhello\\n` out: {line}"
+    );
 
     drop(TcpStream::connect(dead).unwrap());
     let refused = lb.wait_for("termination=no-server", EVENT_TIMEOUT);
-    assert!(refused.contains("server=\"-\"") || refused.contains("server=-"), "{refused}");
+    assert!(
+        refused.contains("server=\"-\"") || refused.contains("server=-"),
+        "{refused}"
+    );
     assert!(refused.contains("connect_ms=-"), "{refused}");
 }
 

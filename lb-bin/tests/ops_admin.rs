@@ -63,7 +63,9 @@ servers = [ {{ name = "a", address = "{a}" }}, {{ name = "b", address = "{b}" }}
     }
 
     fn servers_of_new_sessions(&self, count: usize) -> HashSet<String> {
-        (0..count).map(|_| server_of_new_session(self.vip)).collect()
+        (0..count)
+            .map(|_| server_of_new_session(self.vip))
+            .collect()
     }
 }
 
@@ -87,11 +89,18 @@ fn listing_vips_and_one_vip_shows_servers_states_and_counters() {
         assert_eq!(server["state"], "up");
         assert_eq!(server["weight"], 100);
         assert_eq!(server["backup"], false);
-        assert!(server["check"].as_str().unwrap().starts_with("up"), "{server}");
+        assert!(
+            server["check"].as_str().unwrap().starts_with("up"),
+            "{server}"
+        );
     }
     let unknown = admin.read(&["vip", "nope"]);
     assert_eq!(unknown.code, Some(1));
-    assert!(unknown.stderr.contains("404") && unknown.stderr.contains("no VIP `nope`"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("404") && unknown.stderr.contains("no VIP `nope`"),
+        "{}",
+        unknown.stderr
+    );
 }
 
 #[test]
@@ -106,7 +115,11 @@ fn drain_ready_and_maintenance_steer_new_and_established_sessions() {
     let drained = admin.change(&["state", "app", "a", "drain"]).json();
     assert_eq!(drained["state"], "drain");
     assert_eq!(admin.servers_of_new_sessions(4), names(&["b"]));
-    assert_eq!(on_a.echo("drained").as_deref(), Some("drained"), "drain keeps sessions");
+    assert_eq!(
+        on_a.echo("drained").as_deref(),
+        Some("drained"),
+        "drain keeps sessions"
+    );
 
     admin.change(&["state", "app", "a", "ready"]).json();
     assert_eq!(admin.servers_of_new_sessions(4), names(&["a", "b"]));
@@ -117,7 +130,11 @@ fn drain_ready_and_maintenance_steer_new_and_established_sessions() {
     assert_eq!(admin.servers_of_new_sessions(4), names(&["b"]));
 
     let unknown = admin.change(&["state", "app", "zz", "drain"]);
-    assert!(unknown.stderr.contains("404") && unknown.stderr.contains("no server `zz`"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("404") && unknown.stderr.contains("no server `zz`"),
+        "{}",
+        unknown.stderr
+    );
 }
 
 #[test]
@@ -127,11 +144,22 @@ fn weight_add_server_and_remove_server_change_where_traffic_goes() {
     assert_eq!(weighted["weight"], 0);
     assert_eq!(admin.servers_of_new_sessions(4), names(&["b"]));
     let too_heavy = admin.change(&["weight", "app", "a", "999"]);
-    assert!(too_heavy.stderr.contains("400") && too_heavy.stderr.contains("out of range"), "{}", too_heavy.stderr);
+    assert!(
+        too_heavy.stderr.contains("400") && too_heavy.stderr.contains("out of range"),
+        "{}",
+        too_heavy.stderr
+    );
 
     let c = Backend::start("c");
     let added = admin
-        .change(&["add-server", "app", "c", &c.address.to_string(), "--weight", "50"])
+        .change(&[
+            "add-server",
+            "app",
+            "c",
+            &c.address.to_string(),
+            "--weight",
+            "50",
+        ])
         .json();
     assert_eq!(added["name"], "c");
     assert_eq!(added["weight"], 50);
@@ -146,8 +174,15 @@ fn weight_add_server_and_remove_server_change_where_traffic_goes() {
     let removed = admin.change(&["remove-server", "app", "b"]).json();
     assert_eq!(removed, json!({ "removed": "b" }));
     assert_eq!(admin.servers_of_new_sessions(4), names(&["c"]));
-    assert_eq!(on_b.echo("finishing").as_deref(), Some("finishing"), "a removed server's sessions finish");
-    let servers = admin.read(&["vip", "app"]).json()["servers"].as_array().unwrap().len();
+    assert_eq!(
+        on_b.echo("finishing").as_deref(),
+        Some("finishing"),
+        "a removed server's sessions finish"
+    );
+    let servers = admin.read(&["vip", "app"]).json()["servers"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(servers, 2);
     let again = admin.change(&["remove-server", "app", "b"]);
     assert!(again.stderr.contains("404"), "{}", again.stderr);
@@ -164,7 +199,10 @@ fn clearing_persistence_sends_a_sticky_client_to_a_fresh_choice() {
     let cleared = admin.change(&["clear-persistence", "app"]).json();
     assert_eq!(cleared, json!({ "cleared": 1 }));
     assert_eq!(server_of_new_session(admin.vip), other);
-    assert_eq!(admin.change(&["clear-persistence", "app"]).json(), json!({ "cleared": 1 }));
+    assert_eq!(
+        admin.change(&["clear-persistence", "app"]).json(),
+        json!({ "cleared": 1 })
+    );
 }
 
 #[test]
@@ -179,17 +217,46 @@ fn reload_through_the_api_reports_what_changed() {
 fn every_change_without_a_valid_token_is_refused_and_changes_nothing() {
     let admin = Admin::start(r#"{ kind = "source-ip" }"#);
     let changes: [(&str, &str, &str, Vec<&str>); 6] = [
-        ("PUT", "/api/vips/app/servers/a/state", r#"{"state":"maintenance"}"#, vec!["state", "app", "a", "maintenance"]),
-        ("PUT", "/api/vips/app/servers/a/weight", r#"{"weight":0}"#, vec!["weight", "app", "a", "0"]),
-        ("POST", "/api/vips/app/servers", r#"{"name":"x","address":"127.0.0.1:1"}"#, vec!["add-server", "app", "x", "127.0.0.1:1"]),
-        ("DELETE", "/api/vips/app/servers/a", "", vec!["remove-server", "app", "a"]),
-        ("DELETE", "/api/vips/app/persistence", "", vec!["clear-persistence", "app"]),
+        (
+            "PUT",
+            "/api/vips/app/servers/a/state",
+            r#"{"state":"maintenance"}"#,
+            vec!["state", "app", "a", "maintenance"],
+        ),
+        (
+            "PUT",
+            "/api/vips/app/servers/a/weight",
+            r#"{"weight":0}"#,
+            vec!["weight", "app", "a", "0"],
+        ),
+        (
+            "POST",
+            "/api/vips/app/servers",
+            r#"{"name":"x","address":"127.0.0.1:1"}"#,
+            vec!["add-server", "app", "x", "127.0.0.1:1"],
+        ),
+        (
+            "DELETE",
+            "/api/vips/app/servers/a",
+            "",
+            vec!["remove-server", "app", "a"],
+        ),
+        (
+            "DELETE",
+            "/api/vips/app/persistence",
+            "",
+            vec!["clear-persistence", "app"],
+        ),
         ("POST", "/api/reload", "", vec!["reload"]),
     ];
     let wrong = admin.dir.path().join("wrong-token");
     std::fs::write(&wrong, "wrong-token").unwrap();
     for (method, path, body, args) in &changes {
-        for headers in [vec![], vec!["Authorization: Bearer wrong-token"], vec!["Authorization: right-token"]] {
+        for headers in [
+            vec![],
+            vec!["Authorization: Bearer wrong-token"],
+            vec!["Authorization: right-token"],
+        ] {
             let (status, answer) = http(admin.admin, method, path, &headers, body);
             assert_eq!(status, 401, "{method} {path} with {headers:?}: {answer}");
             assert!(answer.contains("Bearer"), "{answer}");
@@ -211,13 +278,55 @@ fn bad_requests_get_clear_json_errors() {
     let admin = Admin::start(r#"{ kind = "none" }"#);
     let auth = ["Authorization: Bearer right-token"];
     let cases = [
-        ("PUT", "/api/vips/app/servers/a/state", r#"{"state":"asleep"}"#, 400, "unknown state `asleep`"),
-        ("PUT", "/api/vips/app/servers/a/state", "not json", 400, "bad request body"),
-        ("PUT", "/api/vips/app/servers/a/weight", r#"{"weight":"heavy"}"#, 400, "bad request body"),
-        ("POST", "/api/vips/app/servers", r#"{"address":"127.0.0.1:1"}"#, 400, "missing field `name`"),
-        ("POST", "/api/vips/app/servers", r#"{"name":"x","address":"nowhere"}"#, 400, "bad request body"),
-        ("POST", "/api/vips/nope/servers", r#"{"name":"x","address":"127.0.0.1:1"}"#, 404, "no VIP `nope`"),
-        ("DELETE", "/api/vips/nope/persistence", "", 404, "no VIP `nope`"),
+        (
+            "PUT",
+            "/api/vips/app/servers/a/state",
+            r#"{"state":"asleep"}"#,
+            400,
+            "unknown state `asleep`",
+        ),
+        (
+            "PUT",
+            "/api/vips/app/servers/a/state",
+            "not json",
+            400,
+            "bad request body",
+        ),
+        (
+            "PUT",
+            "/api/vips/app/servers/a/weight",
+            r#"{"weight":"heavy"}"#,
+            400,
+            "bad request body",
+        ),
+        (
+            "POST",
+            "/api/vips/app/servers",
+            r#"{"address":"127.0.0.1:1"}"#,
+            400,
+            "missing field `name`",
+        ),
+        (
+            "POST",
+            "/api/vips/app/servers",
+            r#"{"name":"x","address":"nowhere"}"#,
+            400,
+            "bad request body",
+        ),
+        (
+            "POST",
+            "/api/vips/nope/servers",
+            r#"{"name":"x","address":"127.0.0.1:1"}"#,
+            404,
+            "no VIP `nope`",
+        ),
+        (
+            "DELETE",
+            "/api/vips/nope/persistence",
+            "",
+            404,
+            "no VIP `nope`",
+        ),
         ("GET", "/api/nothing", "", 404, "no such resource"),
         ("GET", "/api/reload", "", 405, "not allowed"),
     ];
@@ -225,7 +334,10 @@ fn bad_requests_get_clear_json_errors() {
         let (got, answer) = http(admin.admin, method, path, &auth, body);
         assert_eq!(got, status, "{method} {path} {body}: {answer}");
         let error: serde_json::Value = serde_json::from_str(&answer).unwrap();
-        assert!(error["error"].as_str().unwrap().contains(message), "{method} {path}: {answer}");
+        assert!(
+            error["error"].as_str().unwrap().contains(message),
+            "{method} {path}: {answer}"
+        );
     }
 }
 
@@ -252,9 +364,21 @@ fn metrics_follow_prometheus_conventions_and_count_traffic() {
     assert_eq!(value(r#"lb_vip_connections_total{vip="app"}"#), 1.0);
     assert!(value(r#"lb_server_up{vip="app",server="a"}"#) == 1.0);
     assert!(value(r#"lb_server_weight{vip="app",server="b"}"#) == 100.0);
-    assert!(text.contains(r#"lb_vip_errors_total{vip="app",kind="no_server"} 0"#), "{text}");
-    assert!(text.contains(r#"lb_vip_http_responses_total{vip="app",class="5xx"} 0"#), "{text}");
-    assert!(text.contains("# TYPE lb_server_check_duration_seconds histogram"), "{text}");
-    assert!(text.contains(r#"lb_server_check_duration_seconds_count{vip="app",server="a"}"#), "{text}");
+    assert!(
+        text.contains(r#"lb_vip_errors_total{vip="app",kind="no_server"} 0"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"lb_vip_http_responses_total{vip="app",class="5xx"} 0"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE lb_server_check_duration_seconds histogram"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"lb_server_check_duration_seconds_count{vip="app",server="a"}"#),
+        "{text}"
+    );
     assert!(text.contains("# TYPE lb_vip_queue_length gauge"), "{text}");
 }

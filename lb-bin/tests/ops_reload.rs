@@ -121,7 +121,12 @@ fn a_valid_file_applies_as_a_diff_and_keeps_health_persistence_and_connections()
     let sticky = established.server.clone();
     assert_eq!(sticky, "a", "b is down, so a takes the client");
     let mut on_old = Session::open(setup.old);
-    ctl(setup.admin, Some(&setup.token()), &["weight", "app", "a", "50"]).json();
+    ctl(
+        setup.admin,
+        Some(&setup.token()),
+        &["weight", "app", "a", "50"],
+    )
+    .json();
 
     // c goes first in the file: the parser numbers it 0, which was a's id.
     let second = setup.config(&["c", "a", "b"], "90s", &new_vip(&setup));
@@ -131,7 +136,11 @@ fn a_valid_file_applies_as_a_diff_and_keeps_health_persistence_and_connections()
     let app = setup.app_json();
     assert_eq!(server(&app, "b")["state"], "down", "b kept its health");
     assert_eq!(server(&app, "c")["state"], "up");
-    assert_eq!(server(&app, "a")["weight"], 50, "a runtime weight the file did not change stays");
+    assert_eq!(
+        server(&app, "a")["weight"],
+        50,
+        "a runtime weight the file did not change stays"
+    );
     for _ in 0..6 {
         assert_eq!(
             server_of_new_session(setup.app),
@@ -139,16 +148,33 @@ fn a_valid_file_applies_as_a_diff_and_keeps_health_persistence_and_connections()
             "persistence still points at a, not at whatever took a's position"
         );
     }
-    assert_eq!(established.echo("still here").as_deref(), Some("still here"));
-    assert_eq!(on_old.echo("draining").as_deref(), Some("draining"), "a removed VIP's connections finish");
-    assert!(TcpStream::connect(setup.old).is_err(), "a removed VIP accepts nothing new");
-    assert_eq!(server_of_new_session(setup.new), "d", "a new VIP serves at once");
+    assert_eq!(
+        established.echo("still here").as_deref(),
+        Some("still here")
+    );
+    assert_eq!(
+        on_old.echo("draining").as_deref(),
+        Some("draining"),
+        "a removed VIP's connections finish"
+    );
+    assert!(
+        TcpStream::connect(setup.old).is_err(),
+        "a removed VIP accepts nothing new"
+    );
+    assert_eq!(
+        server_of_new_session(setup.new),
+        "d",
+        "a new VIP serves at once"
+    );
 
     // The file changes a's weight now: the file wins.
     let third = setup.config(&["c", "a:10", "b"], "90s", &new_vip(&setup));
     reload_with_sighup(&mut lb, &setup, &third);
     assert_eq!(server(&setup.app_json(), "a")["weight"], 10);
-    assert_eq!(established.echo("after two reloads").as_deref(), Some("after two reloads"));
+    assert_eq!(
+        established.echo("after two reloads").as_deref(),
+        Some("after two reloads")
+    );
 }
 
 fn new_vip(setup: &Setup) -> String {
@@ -171,13 +197,18 @@ fn an_invalid_file_is_refused_with_its_errors_and_traffic_goes_on() {
     let mut lb = Lb::start(setup.dir.path(), &config);
     let mut established = Session::open(setup.app);
 
-    let broken = config.replace(r#"client_timeout = "2m""#, r#"client_timeout = "2 parsecs""#)
-        + "\n[[vip]]\nname = \"app\"\n";
+    let broken = config.replace(
+        r#"client_timeout = "2m""#,
+        r#"client_timeout = "2 parsecs""#,
+    ) + "\n[[vip]]\nname = \"app\"\n";
     setup.write(&broken);
     lb.mark();
     lb.process.signal("HUP");
     let refused = lb.process.wait_for("reload refused", EVENT_TIMEOUT);
-    assert!(refused.contains("lb.toml:"), "errors carry file, line and column: {refused}");
+    assert!(
+        refused.contains("lb.toml:"),
+        "errors carry file, line and column: {refused}"
+    );
 
     let answer = ctl(setup.admin, Some(&setup.token()), &["reload"]);
     assert_eq!(answer.code, Some(1));
@@ -191,10 +222,19 @@ fn an_invalid_file_is_refused_with_its_errors_and_traffic_goes_on() {
         .map(|e| e.as_str().unwrap())
         .collect();
     assert!(errors.len() >= 2, "every error comes back: {errors:?}");
-    assert!(errors.iter().any(|e| e.contains("client_timeout")), "{errors:?}");
-    assert!(errors.iter().any(|e| e.contains("duplicate VIP name")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("client_timeout")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("duplicate VIP name")),
+        "{errors:?}"
+    );
 
-    assert_eq!(established.echo("unaffected").as_deref(), Some("unaffected"));
+    assert_eq!(
+        established.echo("unaffected").as_deref(),
+        Some("unaffected")
+    );
     Session::open(setup.app);
     let app = setup.app_json();
     assert_eq!(app["servers"].as_array().unwrap().len(), 2);
@@ -213,9 +253,16 @@ fn a_vip_moved_to_another_port_rebinds_and_the_old_socket_drains() {
     let mut lb = Lb::start(setup.dir.path(), &config);
     let mut established = Session::open(setup.app);
     let moved = local(free_port());
-    let line = reload_with_sighup(&mut lb, &setup, &config.replace(&setup.app.to_string(), &moved.to_string()));
+    let line = reload_with_sighup(
+        &mut lb,
+        &setup,
+        &config.replace(&setup.app.to_string(), &moved.to_string()),
+    );
     assert!(line.contains("rebound=1"), "{line}");
     assert_eq!(server_of_new_session(moved), "a");
-    assert!(TcpStream::connect(setup.app).is_err(), "the old address is closed");
+    assert!(
+        TcpStream::connect(setup.app).is_err(),
+        "the old address is closed"
+    );
     assert_eq!(established.echo("moved").as_deref(), Some("moved"));
 }

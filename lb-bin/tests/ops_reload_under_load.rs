@@ -27,7 +27,12 @@ fn twenty_reloads_under_load_fail_no_request_and_reset_no_connection() {
         let pool = POOLS[reload % POOLS.len()];
         let list: Vec<String> = pool
             .iter()
-            .map(|&i| format!(r#"{{ name = "nginx-{i}", address = "{}" }}"#, servers[i].address))
+            .map(|&i| {
+                format!(
+                    r#"{{ name = "nginx-{i}", address = "{}" }}"#,
+                    servers[i].address
+                )
+            })
             .collect();
         // Every third reload changes settings too, so the VIP is reconfigured in place.
         let client_timeout = if reload % 3 == 0 { "60s" } else { "90s" };
@@ -76,14 +81,23 @@ servers = [ {} ]
         .iter()
         .filter(|l| l.contains("termination=failed") || l.contains("termination=closed"))
         .count();
-    let refused = during_load.iter().filter(|l| l.contains("termination=no-server")).count();
+    let refused = during_load
+        .iter()
+        .filter(|l| l.contains("termination=no-server"))
+        .count();
     println!(
         "{RELOADS} reloads under load (slowest {slowest:?} from SIGHUP to applied): \
          keep-alive {kept:?}, connection-per-request {fresh:?}, {cut} connections cut or failed while it ran"
     );
-    assert!(kept.requests > 1000 && fresh.requests > 1000, "the load ran: {kept:?} {fresh:?}");
+    assert!(
+        kept.requests > 1000 && fresh.requests > 1000,
+        "the load ran: {kept:?} {fresh:?}"
+    );
     for report in [kept, fresh] {
-        assert_eq!(report.socket_errors, 0, "no connection error or reset: {report:?}");
+        assert_eq!(
+            report.socket_errors, 0,
+            "no connection error or reset: {report:?}"
+        );
         assert_eq!(report.non_2xx, 0, "no failed request: {report:?}");
     }
     assert_eq!(cut, 0, "no connection cut or reset through the balancer");

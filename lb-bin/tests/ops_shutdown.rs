@@ -16,7 +16,11 @@ use support::lb::Lb;
 use support::process::Process;
 use support::{EVENT_TIMEOUT, free_port, local};
 
-fn config(shutdown_timeout: &str, vip: std::net::SocketAddr, server: std::net::SocketAddr) -> String {
+fn config(
+    shutdown_timeout: &str,
+    vip: std::net::SocketAddr,
+    server: std::net::SocketAddr,
+) -> String {
     format!(
         r#"
 [global]
@@ -54,13 +58,19 @@ fn sigterm_during_a_long_transfer_lets_it_complete_then_exits_0() {
     let exited = Instant::now();
     let (received, finished) = download.join().unwrap();
     assert_eq!(received.unwrap(), TOTAL, "the transfer completed");
-    assert!(finished <= exited, "lb waited for the transfer before exiting");
+    assert!(
+        finished <= exited,
+        "lb waited for the transfer before exiting"
+    );
     assert!(
         finished.duration_since(signalled) > Duration::from_secs(1),
         "the transfer was still running when SIGTERM came"
     );
     let output = lb.process.output().join("\n");
-    assert!(output.contains("every_connection_finished=true"), "{output}");
+    assert!(
+        output.contains("every_connection_finished=true"),
+        "{output}"
+    );
     println!(
         "graceful shutdown: transfer ended {:?} after SIGTERM, lb exited {:?} after it",
         finished.duration_since(signalled),
@@ -83,11 +93,23 @@ fn a_connection_open_at_the_deadline_is_closed_and_lb_still_exits_0() {
     lb.process.signal("TERM");
     assert_eq!(lb.process.wait_exit(EVENT_TIMEOUT), Some(0));
     let took = signalled.elapsed();
-    assert!(took >= Duration::from_secs(1), "the deadline was honoured: {took:?}");
-    assert!(took < Duration::from_secs(5), "the deadline bounds the wait: {took:?}");
-    assert!(download.join().unwrap().is_ok(), "the client saw its connection close");
+    assert!(
+        took >= Duration::from_secs(1),
+        "the deadline was honoured: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "the deadline bounds the wait: {took:?}"
+    );
+    assert!(
+        download.join().unwrap().is_ok(),
+        "the client saw its connection close"
+    );
     let output = lb.process.output().join("\n");
-    assert!(output.contains("every_connection_finished=false"), "{output}");
+    assert!(
+        output.contains("every_connection_finished=false"),
+        "{output}"
+    );
 }
 
 #[test]

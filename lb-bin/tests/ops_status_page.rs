@@ -17,7 +17,7 @@ fn the_status_page_shows_every_server_live_and_its_buttons_change_states() {
     std::fs::write(&token, "page-token\n").unwrap();
     let (a, b) = (Backend::start("a"), Backend::start("b"));
     let (admin, vip, gone) = (local(free_port()), local(free_port()), local(free_port()));
-    let mut lb = Lb::start(
+    let lb = Lb::start(
         dir.path(),
         &format!(
             r#"
@@ -44,7 +44,10 @@ servers = [ {{ name = "a", address = "{a}" }}, {{ name = "b", address = "{b}" }}
     browser.wait_text("#server-app-c .state", "down");
     let heading = browser.text("#vip-app h2").unwrap();
     assert!(heading.contains("2 up · 1 down"), "{heading}");
-    assert!(!browser.displayed(r#"button[data-server="a"][data-state="drain"]"#), "no buttons without a token");
+    assert!(
+        !browser.displayed(r#"button[data-server="a"][data-state="drain"]"#),
+        "no buttons without a token"
+    );
 
     browser.type_into("#token", "page-token");
     browser.click("#use-token");
@@ -55,7 +58,11 @@ servers = [ {{ name = "a", address = "{a}" }}, {{ name = "b", address = "{b}" }}
     let heading = browser.text("#vip-app h2").unwrap();
     assert!(heading.contains("1 up · 1 drain · 1 down"), "{heading}");
     let app = ctl(admin, None, &["vip", "app"]).json();
-    assert_eq!(server(&app, "a")["state"], "drain", "the click changed the running state");
+    assert_eq!(
+        server(&app, "a")["state"],
+        "drain",
+        "the click changed the running state"
+    );
 
     // Live refresh: sessions opened now show up without reloading the page.
     let sessions: Vec<Session> = (0..3).map(|_| Session::open(vip)).collect();

@@ -56,7 +56,8 @@ impl ServerLive {
     pub fn add_bytes(&self, from_client: u64, to_client: u64) {
         self.bytes_from_clients
             .fetch_add(from_client, Ordering::Relaxed);
-        self.bytes_to_clients.fetch_add(to_client, Ordering::Relaxed);
+        self.bytes_to_clients
+            .fetch_add(to_client, Ordering::Relaxed);
     }
 
     /// Counts a new connection; call [`ServerLive::connection_closed`] when it ends.

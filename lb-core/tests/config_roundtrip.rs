@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use lb_core::config::{parse, to_toml};
 use lb_core::model::{
-    Admin, AdminState, Check, CheckKind, Config, Global, HttpCheck, InitialState, KeepAlive, Mode,
-    Network, Persistence, ProxyVersion, SchedulerKind, ScriptStep, Server, ServerId, StatusRange,
-    Timeouts, Vip, validate,
+    Admin, AdminState, Check, CheckKind, Config, Global, HeaderRule, HttpCheck, HttpOptions,
+    InitialState, KeepAlive, Mode, Network, PathMatch, PathRegex, PathRewrite, Persistence,
+    ProxyVersion, Redirect, RedirectTarget, SchedulerKind, ScriptStep, Server, ServerId,
+    StatusRange, Timeouts, Vip, validate,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -169,10 +170,65 @@ fn keepalive() -> impl Strategy<Value = Option<KeepAlive>> {
     ])
 }
 
+fn path_match() -> impl Strategy<Value = PathMatch> {
+    prop_oneof![
+        text().prop_map(PathMatch::Exact),
+        text().prop_map(PathMatch::Prefix),
+        "[a-z/^$()*.]{0,12}".prop_filter_map("valid regex", |p| {
+            PathRegex::new(&p).ok().map(PathMatch::Regex)
+        }),
+    ]
+}
+
+fn http_options() -> impl Strategy<Value = HttpOptions> {
+    let value = "[ -~\t\u{80}-\u{10ffff}]{0,20}";
+    let rule = prop_oneof![
+        (name(), value).prop_map(|(name, value)| HeaderRule::Add { name, value }),
+        (name(), value).prop_map(|(name, value)| HeaderRule::Set { name, value }),
+        name().prop_map(|name| HeaderRule::Delete { name }),
+    ];
+    let rewrite =
+        (path_match(), any::<String>()).prop_map(|(path, replace)| PathRewrite { path, replace });
+    let target = prop_oneof![
+        option::of(1u16..).prop_map(|port| RedirectTarget::Https { port }),
+        value.prop_map(RedirectTarget::Location),
+    ];
+    let redirect = (
+        path_match(),
+        target,
+        proptest::sample::select(Redirect::STATUSES.to_vec()),
+    )
+        .prop_map(|(path, to, status)| Redirect { path, to, status });
+    (
+        vec((ip(), 0u8..=32), 0..3),
+        option::of(any::<u128>()),
+        vec(rule.clone(), 0..3),
+        vec(rule, 0..3),
+        vec(rewrite, 0..3),
+        vec(redirect, 0..3),
+    )
+        .prop_map(
+            |(networks, cookie_secret, request_headers, response_headers, rewrites, redirects)| {
+                HttpOptions {
+                    trusted_forwarders: networks
+                        .into_iter()
+                        .filter_map(|(ip, prefix)| Network::new(ip, prefix))
+                        .collect(),
+                    cookie_secret,
+                    request_headers,
+                    response_headers,
+                    rewrites,
+                    redirects,
+                }
+            },
+        )
+}
+
 fn vip() -> impl Strategy<Value = Vip> {
     let modes = (
         any::<bool>(),
         proptest::sample::select(SchedulerKind::ALL.to_vec()),
+        http_options(),
     );
     let timeouts = vec(duration(), 5).prop_flat_map(|d| {
         prop_oneof![Just(Duration::ZERO), duration()].prop_map(move |queue| Timeouts {
@@ -202,7 +258,15 @@ fn vip() -> impl Strategy<Value = Vip> {
         transport,
     )
         .prop_map(
-            |((http, scheduler), persistence, check, timeouts, limits, servers, transport)| {
+            |(
+                (http, scheduler, options),
+                persistence,
+                check,
+                timeouts,
+                limits,
+                servers,
+                transport,
+            )| {
                 let (retries, max_connections, shutdown_sessions_on_down) = limits;
                 let (send_proxy, networks, source, client_keepalive, server_keepalive) = transport;
                 let cookie = matches!(persistence, Persistence::Cookie { .. });
@@ -228,6 +292,7 @@ fn vip() -> impl Strategy<Value = Vip> {
                 vip.source = source;
                 vip.client_keepalive = client_keepalive;
                 vip.server_keepalive = server_keepalive;
+                vip.http = options;
                 vip
             },
         )

@@ -127,9 +127,13 @@ impl Families {
         let stats = running.service.stats();
         let vip = VipLabels { vip: name.clone() };
         let active: u32 = stats.servers.iter().map(|server| server.active).sum();
-        self.vip_connections.get_or_create(&vip).inc_by(stats.accepted);
+        self.vip_connections
+            .get_or_create(&vip)
+            .inc_by(stats.accepted);
         self.vip_active.get_or_create(&vip).set(active.into());
-        self.vip_established.get_or_create(&vip).inc_by(stats.established);
+        self.vip_established
+            .get_or_create(&vip)
+            .inc_by(stats.established);
         self.vip_bytes_in
             .get_or_create(&vip)
             .inc_by(stats.client_to_server_bytes);
@@ -192,20 +196,80 @@ impl Families {
 
     fn register(self, registry: &mut Registry) {
         let r = registry;
-        r.register("lb_vip_connections", "Client connections accepted", self.vip_connections);
-        r.register("lb_vip_connections_active", "Client connections open to a server", self.vip_active);
-        r.register("lb_vip_established", "Sessions that reached a server", self.vip_established);
-        r.register("lb_vip_bytes_in", "Bytes from clients to servers", self.vip_bytes_in);
-        r.register("lb_vip_bytes_out", "Bytes from servers to clients", self.vip_bytes_out);
-        r.register("lb_vip_queue_length", "Connections waiting for a slot", self.vip_queue);
-        r.register("lb_vip_errors", "Connections refused or ended abnormally, by kind", self.vip_errors);
-        r.register("lb_vip_http_responses", "HTTP responses sent to clients, by status class", self.vip_http);
-        r.register("lb_server_up", "1 when the server passes its health checks", self.server_up);
-        r.register("lb_server_ready", "1 unless the server is drained or in maintenance", self.server_ready);
-        r.register("lb_server_weight", "The server's weight", self.server_weight);
-        r.register("lb_server_connections", "Connections opened to the server", self.server_connections);
-        r.register("lb_server_connections_active", "Connections open to the server", self.server_active);
-        r.register("lb_server_bytes_in", "Bytes from clients to the server", self.server_bytes_in);
-        r.register("lb_server_bytes_out", "Bytes from the server to clients", self.server_bytes_out);
+        r.register(
+            "lb_vip_connections",
+            "Client connections accepted",
+            self.vip_connections,
+        );
+        r.register(
+            "lb_vip_connections_active",
+            "Client connections open to a server",
+            self.vip_active,
+        );
+        r.register(
+            "lb_vip_established",
+            "Sessions that reached a server",
+            self.vip_established,
+        );
+        r.register(
+            "lb_vip_bytes_in",
+            "Bytes from clients to servers",
+            self.vip_bytes_in,
+        );
+        r.register(
+            "lb_vip_bytes_out",
+            "Bytes from servers to clients",
+            self.vip_bytes_out,
+        );
+        r.register(
+            "lb_vip_queue_length",
+            "Connections waiting for a slot",
+            self.vip_queue,
+        );
+        r.register(
+            "lb_vip_errors",
+            "Connections refused or ended abnormally, by kind",
+            self.vip_errors,
+        );
+        r.register(
+            "lb_vip_http_responses",
+            "HTTP responses sent to clients, by status class",
+            self.vip_http,
+        );
+        r.register(
+            "lb_server_up",
+            "1 when the server passes its health checks",
+            self.server_up,
+        );
+        r.register(
+            "lb_server_ready",
+            "1 unless the server is drained or in maintenance",
+            self.server_ready,
+        );
+        r.register(
+            "lb_server_weight",
+            "The server's weight",
+            self.server_weight,
+        );
+        r.register(
+            "lb_server_connections",
+            "Connections opened to the server",
+            self.server_connections,
+        );
+        r.register(
+            "lb_server_connections_active",
+            "Connections open to the server",
+            self.server_active,
+        );
+        r.register(
+            "lb_server_bytes_in",
+            "Bytes from clients to the server",
+            self.server_bytes_in,
+        );
+        r.register(
+            "lb_server_bytes_out",
+            "Bytes from the server to clients",
+            self.server_bytes_out,
+        );
     }
 }

@@ -234,7 +234,10 @@ impl Runtime {
         for running in &self.vips {
             running.service.stop_accepting().await;
         }
-        info!(vips = self.vips.len(), "listeners closed, waiting for open connections");
+        info!(
+            vips = self.vips.len(),
+            "listeners closed, waiting for open connections"
+        );
         let mut drains = JoinSet::new();
         for running in self.vips {
             running.checks.stop().await;

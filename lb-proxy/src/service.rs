@@ -178,7 +178,10 @@ impl ServiceHandle {
     /// no new ones; `maintenance` also closes its sessions.
     pub fn set_admin_state(&self, server: ServerId, state: AdminState) -> Result<(), Error> {
         let mut control = self.control();
-        control.server_mut(server).ok_or_else(|| self.unknown(server))?.admin = state;
+        control
+            .server_mut(server)
+            .ok_or_else(|| self.unknown(server))?
+            .admin = state;
         self.publish(&mut control);
         if state == AdminState::Maintenance {
             self.shared().sessions.close(server);
@@ -190,7 +193,10 @@ impl ServiceHandle {
     /// connections.
     pub fn set_weight(&self, server: ServerId, weight: u16) -> Result<(), Error> {
         let mut control = self.control();
-        control.server_mut(server).ok_or_else(|| self.unknown(server))?.weight = weight;
+        control
+            .server_mut(server)
+            .ok_or_else(|| self.unknown(server))?
+            .weight = weight;
         self.publish(&mut control);
         Ok(())
     }
@@ -303,7 +309,9 @@ impl ServiceHandle {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Accepts on `listener` until aborted; each connection runs under the generation current

@@ -32,7 +32,10 @@ impl Counters {
     /// Counts one HTTP response with `status` sent to a client (statuses outside 100-599
     /// are not counted).
     pub(crate) fn count_response(&self, status: u16) {
-        if let Some(class) = self.http_responses.get(usize::from(status / 100).wrapping_sub(1)) {
+        if let Some(class) = self
+            .http_responses
+            .get(usize::from(status / 100).wrapping_sub(1))
+        {
             Counters::bump(class);
         }
     }

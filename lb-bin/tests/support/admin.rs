@@ -42,7 +42,13 @@ pub fn ctl(admin: SocketAddr, token: Option<&Path>, args: &[&str]) -> Ctl {
 }
 
 /// Sends one request with the given extra header lines; returns the status and the body.
-pub fn http(admin: SocketAddr, method: &str, path: &str, headers: &[&str], body: &str) -> (u16, String) {
+pub fn http(
+    admin: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: &str,
+) -> (u16, String) {
     let mut stream = TcpStream::connect(admin).expect("connect to the admin listener");
     stream.set_read_timeout(Some(EVENT_TIMEOUT)).unwrap();
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {admin}\r\nConnection: close\r\n");

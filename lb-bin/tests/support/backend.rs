@@ -60,7 +60,10 @@ impl Session {
         let mut reader = BufReader::new(stream);
         let mut server = String::new();
         reader.read_line(&mut server).expect("a greeting");
-        assert!(!server.is_empty(), "the connection closed before a greeting");
+        assert!(
+            !server.is_empty(),
+            "the connection closed before a greeting"
+        );
         Session {
             reader,
             server: server.trim_end().to_owned(),

@@ -70,19 +70,21 @@ impl Browser {
         found[ELEMENT].as_str().map(str::to_owned)
     }
 
-    /// The text `selector` shows, as a person sees it (empty when hidden); `None` when no
-    /// element matches.
+    /// The text `selector` shows, as a person sees it (`innerText`: empty when hidden);
+    /// `None` when no element matches. Read in one step, as the page redraws itself.
     pub fn text(&self, selector: &str) -> Option<String> {
-        let element = self.find(selector)?;
-        let text = self.command("GET", &format!("/element/{element}/text"), None);
+        let script =
+            "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;";
+        let body = json!({ "script": script, "args": [selector] });
+        let text = self.command("POST", "/execute/sync", Some(&body));
         text.as_str().map(str::to_owned)
     }
 
     /// Whether `selector` matches an element shown on screen.
     pub fn displayed(&self, selector: &str) -> bool {
-        self.find(selector).is_some_and(|element| {
-            self.command("GET", &format!("/element/{element}/displayed"), None) == Value::Bool(true)
-        })
+        self.on_element(selector, |element| {
+            self.try_command("GET", &format!("/element/{element}/displayed"), None)
+        }) == Value::Bool(true)
     }
 
     /// Waits until `selector` shows `expected`; panics with what it showed otherwise.
@@ -103,14 +105,39 @@ impl Browser {
 
     /// Clicks `selector`.
     pub fn click(&self, selector: &str) {
-        let element = self.find(selector).unwrap_or_else(|| panic!("no {selector}"));
-        self.command("POST", &format!("/element/{element}/click"), Some(&json!({})));
+        self.on_element(selector, |element| {
+            self.try_command(
+                "POST",
+                &format!("/element/{element}/click"),
+                Some(&json!({})),
+            )
+        });
     }
 
     /// Types `text` into `selector`.
     pub fn type_into(&self, selector: &str, text: &str) {
-        let element = self.find(selector).unwrap_or_else(|| panic!("no {selector}"));
-        self.command("POST", &format!("/element/{element}/value"), Some(&json!({ "text": text })));
+        self.on_element(selector, |element| {
+            let body = json!({ "text": text });
+            self.try_command("POST", &format!("/element/{element}/value"), Some(&body))
+        });
+    }
+
+    /// Runs `action` on the element `selector` matches, finding it again if the page
+    /// replaced it in between (the status page redraws every refresh).
+    fn on_element(&self, selector: &str, action: impl Fn(&str) -> Result<Value, Value>) -> Value {
+        let deadline = Instant::now() + EVENT_TIMEOUT;
+        loop {
+            let element = self
+                .find(selector)
+                .unwrap_or_else(|| panic!("no {selector}"));
+            match action(&element) {
+                Ok(value) => return value,
+                Err(error) if error["error"] == "stale element reference" => {
+                    assert!(Instant::now() < deadline, "{selector} stays stale");
+                }
+                Err(error) => panic!("{selector}: {error}"),
+            }
+        }
     }
 
     /// Saves a PNG screenshot of the page to `path`.
@@ -124,9 +151,16 @@ impl Browser {
     }
 
     fn command(&self, method: &str, rest: &str, body: Option<&Value>) -> Value {
+        self.try_command(method, rest, body)
+            .unwrap_or_else(|error| panic!("{method} {rest}: {error}"))
+    }
+
+    fn try_command(&self, method: &str, rest: &str, body: Option<&Value>) -> Result<Value, Value> {
         let answer = request(self.driver, method, &self.path(rest), body);
-        assert!(answer.get("error").is_none(), "{method} {rest}: {answer}");
-        answer
+        match answer.get("error") {
+            Some(_) => Err(answer),
+            None => Ok(answer),
+        }
     }
 }
 
@@ -175,11 +209,16 @@ fn base64(text: &str) -> Vec<u8> {
         b'+' => 62,
         _ => 63,
     };
-    let digits: Vec<u8> = text.bytes().filter(|&c| c != b'=' && !c.is_ascii_whitespace()).map(value).collect();
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
+        .map(value)
+        .collect();
     digits
         .chunks(4)
         .flat_map(|chunk| {
-            let bits = chunk.iter().fold(0u32, |acc, &d| (acc << 6) | u32::from(d)) << (6 * (4 - chunk.len()));
+            let bits = chunk.iter().fold(0u32, |acc, &d| (acc << 6) | u32::from(d))
+                << (6 * (4 - chunk.len()));
             let bytes = bits.to_be_bytes();
             bytes[1..chunk.len()].to_vec()
         })

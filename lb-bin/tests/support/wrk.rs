@@ -8,7 +8,13 @@ use super::process::Process;
 
 /// Starts `wrk -t1 -c<connections> -d<seconds>s` against `http://<vip>/`, printing `started`
 /// once its thread is set up. With `keep_alive` false every request is a new connection.
-pub fn start(dir: &Path, vip: SocketAddr, connections: u32, seconds: u32, keep_alive: bool) -> Process {
+pub fn start(
+    dir: &Path,
+    vip: SocketAddr,
+    connections: u32,
+    seconds: u32,
+    keep_alive: bool,
+) -> Process {
     let script = dir.join("wrk-started.lua");
     std::fs::write(
         &script,
@@ -16,7 +22,13 @@ pub fn start(dir: &Path, vip: SocketAddr, connections: u32, seconds: u32, keep_a
     )
     .unwrap();
     let mut command = Command::new("wrk");
-    command.args(["-t1", &format!("-c{connections}"), &format!("-d{seconds}s"), "--timeout", "5s"]);
+    command.args([
+        "-t1",
+        &format!("-c{connections}"),
+        &format!("-d{seconds}s"),
+        "--timeout",
+        "5s",
+    ]);
     if !keep_alive {
         command.args(["-H", "Connection: close"]);
     }

@@ -30,7 +30,7 @@
 //! ```
 //!
 //! Each table's keys and defaults are listed in its module: `vip` (and what `[defaults]` may
-//! set), `check`, `persistence`, `servers`, `transport`. Durations read like `500ms`, `10s`,
+//! set), `check`, `persistence`, `servers`, `transport`, `http`. Durations read like `500ms`, `10s`,
 //! `2m`, `1h30m` ([`crate::model::parse_duration`]). Servers get their
 //! [`crate::model::ServerId`] from their order within the VIP: `#0`, `#1`, `#2`...
 //!
@@ -43,6 +43,7 @@
 mod check;
 mod document;
 mod error;
+mod http;
 mod persistence;
 mod reader;
 mod servers;

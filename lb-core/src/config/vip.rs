@@ -6,7 +6,7 @@
 //! list. A VIP's mode defaults to `tcp` and its scheduler to `round-robin`.
 
 use super::reader::{Field, Layered, Reader, Table, U32, UNREADABLE_ADDRESS};
-use super::{check, persistence, servers, transport};
+use super::{check, http, persistence, servers, transport};
 use crate::model::{Mode, Persistence, SchedulerKind, Vip};
 
 /// The keys `[defaults]` may set, which every VIP inherits.
@@ -23,7 +23,7 @@ const INHERITED_KEYS: [&str; 9] = [
 ];
 
 /// The keys only a VIP sets.
-const OWN_KEYS: [&str; 7] = [
+const OWN_KEYS: [&str; 8] = [
     "name",
     "listen",
     "mode",
@@ -31,6 +31,7 @@ const OWN_KEYS: [&str; 7] = [
     "persistence",
     "shutdown_sessions_on_down",
     "servers",
+    "http",
 ];
 
 /// Both modes, in documentation order.
@@ -124,6 +125,9 @@ pub(super) fn vip(reader: &mut Reader, field: &Field<'_>, defaults: Option<&Defa
     );
     vip.servers = servers::read(reader, table.get("servers"));
     transport::read(reader, &table, &mut vip);
+    if let Some(field) = table.get("http") {
+        vip.http = http::read(reader, &field);
+    }
     vip
 }
 

@@ -15,8 +15,9 @@ use toml_writer::ToTomlValue;
 use super::check::initial_name;
 use super::reader::UNREADABLE_ADDRESS;
 use crate::model::{
-    Check, CheckKind, Config, Global, HttpCheck, KeepAlive, Mode, Persistence, SchedulerKind,
-    ScriptStep, Server, StatusRange, Vip, format_duration,
+    Check, CheckKind, Config, Global, HeaderRule, HttpCheck, HttpOptions, KeepAlive, Mode,
+    PathMatch, Persistence, RedirectTarget, SchedulerKind, ScriptStep, Server, StatusRange, Vip,
+    format_duration,
 };
 
 /// The configuration as TOML that [`super::parse`] reads back to an equal `Config`.
@@ -117,6 +118,9 @@ fn vip(vip: &Vip) -> Entries {
         entries.raw("shutdown_sessions_on_down", true);
     }
     transport(&mut entries, vip);
+    if vip.http != HttpOptions::default() {
+        entries.raw("http", http(&vip.http).inline());
+    }
     let servers: Vec<String> = vip
         .servers
         .iter()
@@ -157,6 +161,78 @@ fn transport(entries: &mut Entries, vip: &Vip) {
             }
         }
     }
+}
+
+fn http(http: &HttpOptions) -> Entries {
+    let mut entries = Entries::default();
+    if !http.trusted_forwarders.is_empty() {
+        let networks: Vec<String> = http
+            .trusted_forwarders
+            .iter()
+            .map(|network| network.to_string().to_toml_value())
+            .collect();
+        entries.raw("trusted_forwarders", format!("[{}]", networks.join(", ")));
+    }
+    if let Some(secret) = http.cookie_secret {
+        entries.text("cookie_secret", &format!("{secret:032x}"));
+    }
+    let list = |items: Vec<Entries>| {
+        let items: Vec<String> = items.iter().map(Entries::inline).collect();
+        format!("[{}]", items.join(", "))
+    };
+    for (key, rules) in [
+        ("request_headers", &http.request_headers),
+        ("response_headers", &http.response_headers),
+    ] {
+        if !rules.is_empty() {
+            entries.raw(key, list(rules.iter().map(header_rule).collect()));
+        }
+    }
+    if !http.rewrites.is_empty() {
+        let rewrites = http.rewrites.iter().map(|rewrite| {
+            let mut entries = path_match(&rewrite.path);
+            entries.text("replace", &rewrite.replace);
+            entries
+        });
+        entries.raw("rewrite", list(rewrites.collect()));
+    }
+    if !http.redirects.is_empty() {
+        let redirects = http.redirects.iter().map(|redirect| {
+            let mut entries = path_match(&redirect.path);
+            match &redirect.to {
+                RedirectTarget::Https { port } => {
+                    entries.raw("to_https", true);
+                    if let Some(port) = port {
+                        entries.raw("https_port", port);
+                    }
+                }
+                RedirectTarget::Location(location) => entries.text("location", location),
+            }
+            entries.raw_unless("status", redirect.status, 301);
+            entries
+        });
+        entries.raw("redirect", list(redirects.collect()));
+    }
+    entries
+}
+
+fn header_rule(rule: &HeaderRule) -> Entries {
+    let mut entries = Entries::default();
+    entries.text(rule.action(), rule.name());
+    if let HeaderRule::Add { value, .. } | HeaderRule::Set { value, .. } = rule {
+        entries.text("value", value);
+    }
+    entries
+}
+
+fn path_match(path: &PathMatch) -> Entries {
+    let mut entries = Entries::default();
+    match path {
+        PathMatch::Exact(path) => entries.text("exact", path),
+        PathMatch::Prefix(path) => entries.text("prefix", path),
+        PathMatch::Regex(regex) => entries.text("regex", regex.as_str()),
+    }
+    entries
 }
 
 fn server(server: &Server) -> Entries {

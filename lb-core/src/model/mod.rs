@@ -13,8 +13,10 @@ mod validate;
 mod vip;
 
 pub use check::{Check, CheckKind, HttpCheck, InitialState, ScriptStep, StatusRange};
-pub use http::HttpOptions;
 pub use duration::{DurationParseError, format_duration, parse_duration};
+pub use http::{
+    HeaderRule, HttpOptions, PathMatch, PathRegex, PathRewrite, Redirect, RedirectTarget,
+};
 pub use network::{KeepAlive, Network, NetworkParseError, ProxyVersion};
 pub use server::{AdminState, Health, MAX_WEIGHT, Server, ServerId};
 pub(crate) use validate::out_of_range;

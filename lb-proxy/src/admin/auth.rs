@@ -111,9 +111,18 @@ mod tests {
         let remote = REMOTE.parse().unwrap();
         let none = HeaderMap::new();
         assert_eq!(authorize(Access::Read, local, &none, admin), Ok(()));
-        assert_eq!(authorize(Access::Read, remote, &none, admin), Err(Refusal::Unauthorized));
-        assert_eq!(authorize(Access::Read, remote, &bearer("s3cret"), admin), Ok(()));
-        assert_eq!(authorize(Access::Change, local, &none, admin), Err(Refusal::Unauthorized));
+        assert_eq!(
+            authorize(Access::Read, remote, &none, admin),
+            Err(Refusal::Unauthorized)
+        );
+        assert_eq!(
+            authorize(Access::Read, remote, &bearer("s3cret"), admin),
+            Ok(())
+        );
+        assert_eq!(
+            authorize(Access::Change, local, &none, admin),
+            Err(Refusal::Unauthorized)
+        );
         assert_eq!(
             authorize(Access::Change, local, &bearer("s3cres"), admin),
             Err(Refusal::Unauthorized)
@@ -122,7 +131,10 @@ mod tests {
             authorize(Access::Change, local, &bearer("s3cret-longer"), admin),
             Err(Refusal::Unauthorized)
         );
-        assert_eq!(authorize(Access::Change, local, &bearer("s3cret"), admin), Ok(()));
+        assert_eq!(
+            authorize(Access::Change, local, &bearer("s3cret"), admin),
+            Ok(())
+        );
     }
 
     #[test]

@@ -97,7 +97,11 @@ async fn accept(listener: TcpListener, supervisor: Arc<Supervisor>) {
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let supervisor = Arc::clone(&supervisor);
-                async move { Ok::<_, std::convert::Infallible>(routes::handle(request, peer, &supervisor).await) }
+                async move {
+                    Ok::<_, std::convert::Infallible>(
+                        routes::handle(request, peer, &supervisor).await,
+                    )
+                }
             });
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)

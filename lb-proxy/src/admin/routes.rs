@@ -110,14 +110,20 @@ pub(super) async fn handle(
         Err(Refusal::NoToken(message)) => return reply::error(StatusCode::FORBIDDEN, message),
     }
     match route {
-        Route::StatusPage => reply::with_type(StatusCode::OK, "text/html; charset=utf-8", STATUS_PAGE),
+        Route::StatusPage => {
+            reply::with_type(StatusCode::OK, "text/html; charset=utf-8", STATUS_PAGE)
+        }
         Route::Reload => reload(supervisor).await,
         Route::SetState(vip, server) => match body::read::<StateBody>(body).await {
-            Ok(change) => with_runtime(supervisor, |rt| set_state(rt, vip, server, &change.state)).await,
+            Ok(change) => {
+                with_runtime(supervisor, |rt| set_state(rt, vip, server, &change.state)).await
+            }
             Err(message) => reply::error(StatusCode::BAD_REQUEST, message),
         },
         Route::SetWeight(vip, server) => match body::read::<WeightBody>(body).await {
-            Ok(change) => with_runtime(supervisor, |rt| set_weight(rt, vip, server, change.weight)).await,
+            Ok(change) => {
+                with_runtime(supervisor, |rt| set_weight(rt, vip, server, change.weight)).await
+            }
             Err(message) => reply::error(StatusCode::BAD_REQUEST, message),
         },
         Route::AddServer(vip) => match body::read::<NewServer>(body).await {
@@ -127,7 +133,11 @@ pub(super) async fn handle(
         Route::Metrics => {
             with_runtime(supervisor, |rt| {
                 let text = render_metrics(rt);
-                reply::with_type(StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8", text)
+                reply::with_type(
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    text,
+                )
             })
             .await
         }
@@ -186,7 +196,10 @@ fn default_weight() -> u32 {
     Server::DEFAULT_WEIGHT.into()
 }
 
-async fn with_runtime(supervisor: &Supervisor, answer: impl FnOnce(&mut Runtime) -> Reply) -> Reply {
+async fn with_runtime(
+    supervisor: &Supervisor,
+    answer: impl FnOnce(&mut Runtime) -> Reply,
+) -> Reply {
     match supervisor.runtime().await.as_mut() {
         Some(runtime) => answer(runtime),
         None => reply::error(StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
@@ -282,7 +295,9 @@ async fn reload(supervisor: &Supervisor) -> Reply {
             StatusCode::CONFLICT,
             format!("{error}; the running configuration is unchanged"),
         ),
-        Err(ReloadError::ShuttingDown) => reply::error(StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
+        Err(ReloadError::ShuttingDown) => {
+            reply::error(StatusCode::SERVICE_UNAVAILABLE, "shutting down")
+        }
     }
 }
 
@@ -296,7 +311,9 @@ fn on_server(
     let Some(running) = runtime.vip(vip) else {
         return unknown_vip(vip);
     };
-    let outcome = running.server(server).and_then(|found| change(running, &found));
+    let outcome = running
+        .server(server)
+        .and_then(|found| change(running, &found));
     match outcome {
         Ok(status) => server_reply(running, server, status),
         Err(error) => change_error(&error),
@@ -349,7 +366,10 @@ mod tests {
             parse(Method::PUT, "/api/vips/web/servers/a/weight"),
             Ok(Route::SetWeight("web", "a"))
         );
-        assert_eq!(parse(Method::POST, "/api/vips/web/servers"), Ok(Route::AddServer("web")));
+        assert_eq!(
+            parse(Method::POST, "/api/vips/web/servers"),
+            Ok(Route::AddServer("web"))
+        );
         assert_eq!(
             parse(Method::DELETE, "/api/vips/web/servers/a"),
             Ok(Route::RemoveServer("web", "a"))

@@ -2,9 +2,11 @@
 //!
 //! A session ends when both directions have ended (each end of stream is passed on as a write
 //! shutdown, so a FIN one way leaves the other way open), when either direction fails, when no
-//! byte has moved either way for the idle limit, or when it is closed from outside. Bytes move
-//! by splice(2) through pipes borrowed per chunk, with a buffered fallback; an idle session
-//! holds neither pipe nor buffer (see [`reuse`]).
+//! byte has moved either way for the idle limit, or when it is closed from outside. Small
+//! chunks move through pooled buffers and streams by splice(2) (see [`pump`]); an idle session
+//! holds neither pipe nor buffer (see [`reuse`]). A session is one future, polled by its task,
+//! that drives both directions, the close signal and the idle timer (see [`idle`]); the last
+//! two are polled only when they wake it (see [`watchdog`]).
 //!
 //! Lifecycle: called once the server connection is up and any preamble (PROXY header, bytes
 //! read with the client's PROXY header) is written; the caller drops both sockets afterwards.
@@ -12,17 +14,21 @@
 mod idle;
 mod pump;
 mod reuse;
+mod watchdog;
 
+use std::future::poll_fn;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::pin::pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
 
 use crate::sessions::CloseSignal;
 use idle::IdleClock;
+use pump::Pump;
 pub(crate) use pump::Transfer;
-use pump::pump;
+use watchdog::Watchdog;
 
 /// Why a session ended.
 #[derive(Debug)]
@@ -56,26 +62,39 @@ pub(crate) async fn forward(
     idle_limit: Duration,
     close: &mut CloseSignal,
 ) -> Outcome {
-    let clock = IdleClock::start();
-    let (up, down) = (AtomicU64::new(0), AtomicU64::new(0));
-    let both_ways = async {
-        tokio::try_join!(
-            pump(client, server, transfer, &up, &clock),
-            pump(server, client, transfer, &down, &clock),
-        )
-    };
-    let end = tokio::select! {
-        result = both_ways => match result {
-            Ok(((), ())) => End::Finished,
-            Err(error) => End::Failed(error),
-        },
-        () = clock.expired(idle_limit) => End::Idle,
-        () = close.closed() => End::Closed,
-    };
+    let mut up = Pump::new(client, server, transfer);
+    let mut down = Pump::new(server, client, transfer);
+    let mut clock = IdleClock::start(idle_limit);
+    let mut idle_timer = pin!(tokio::time::sleep_until(clock.deadline()));
+    let mut closed = pin!(close.closed());
+    let mut watchdog = None;
+    let end = poll_fn(|cx| {
+        for pump in [&mut up, &mut down] {
+            if let Poll::Ready(Err(error)) = pump.poll(cx) {
+                return Poll::Ready(End::Failed(error));
+            }
+        }
+        if up.ended() && down.ended() {
+            return Poll::Ready(End::Finished);
+        }
+        if up.take_progress() | down.take_progress() {
+            clock.touch();
+        }
+        let watchdog = watchdog.get_or_insert_with(|| Watchdog::new(cx));
+        watchdog.poll(cx, |cx| {
+            if closed.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(End::Closed);
+            }
+            clock
+                .poll_expired(idle_timer.as_mut(), cx)
+                .map(|()| End::Idle)
+        })
+    })
+    .await;
     Outcome {
         end,
-        client_to_server: up.load(Ordering::Relaxed),
-        server_to_client: down.load(Ordering::Relaxed),
+        client_to_server: up.moved(),
+        server_to_client: down.moved(),
     }
 }
 

@@ -19,8 +19,8 @@ mod probe_io;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use lb_core::model::{Check, Health, Server, ServerId, Vip};
 use arc_swap::ArcSwap;
+use lb_core::model::{Check, Health, Server, ServerId, Vip};
 use lb_health::{Event, HealthMachine};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;

@@ -27,7 +27,6 @@ use lb_core::model::{Persistence, Server, ServerId, Vip};
 use lb_core::persistence::cookie::{CookieCodec, CookieSettings, ServerCookie};
 use lb_core::pool::Pool;
 
-
 type Names = Arc<HashMap<ServerId, Arc<str>>>;
 
 /// The cookie persistence of one VIP.
@@ -104,7 +103,13 @@ impl CookiePersistence {
     }
 
     /// Sets or refreshes the cookie on the response of `served`.
-    pub(crate) fn on_response(&self, visit: &Visit, served: ServerId, headers: &mut HeaderMap, tls: bool) {
+    pub(crate) fn on_response(
+        &self,
+        visit: &Visit,
+        served: ServerId,
+        headers: &mut HeaderMap,
+        tls: bool,
+    ) {
         let codec = &visit.codec.1;
         let cookie = match visit.found {
             Some(found) if found.server == served => codec.refresh(&found, visit.now),
@@ -193,8 +198,14 @@ mod tests {
     #[test]
     fn nocache_makes_the_response_private_for_shared_caches() {
         let mut headers = HeaderMap::new();
-        headers.append(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
-        headers.append(header::CACHE_CONTROL, HeaderValue::from_static("s-maxage=600"));
+        headers.append(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=60"),
+        );
+        headers.append(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("s-maxage=600"),
+        );
         mark_private(&mut headers);
         assert_eq!(headers[header::CACHE_CONTROL], "private, max-age=60");
         let mut none = HeaderMap::new();

@@ -40,8 +40,16 @@ pub(crate) fn apply(headers: &mut HeaderMap, hop: Hop) {
         std::net::IpAddr::V6(v6) => format!("\"[{v6}]\""),
     };
     let element = format!("for={node};proto={proto}");
-    set(headers, X_FORWARDED_FOR, append(prior_for, &client_ip.to_string()));
-    set(headers, header::FORWARDED, append(prior_forwarded, &element));
+    set(
+        headers,
+        X_FORWARDED_FOR,
+        append(prior_for, &client_ip.to_string()),
+    );
+    set(
+        headers,
+        header::FORWARDED,
+        append(prior_forwarded, &element),
+    );
     for (name, value) in [
         (X_FORWARDED_PROTO, proto.to_owned()),
         (X_FORWARDED_PORT, hop.local.port().to_string()),
@@ -119,7 +127,10 @@ mod tests {
         apply(&mut headers, hop(true));
         assert_eq!(headers["x-forwarded-for"], "1.1.1.1, 2.2.2.2, 192.0.2.9");
         assert_eq!(headers["x-forwarded-proto"], "https");
-        assert_eq!(headers["forwarded"], "for=1.1.1.1, for=192.0.2.9;proto=http");
+        assert_eq!(
+            headers["forwarded"],
+            "for=1.1.1.1, for=192.0.2.9;proto=http"
+        );
         let mut v6 = HeaderMap::new();
         let mut six = hop(false);
         six.client = "[2001:db8::1]:1".parse().unwrap();

@@ -6,6 +6,7 @@
 //! in the same call, and the violation is kept for the caller's log line. The socket is shared
 //! (`Arc`) so that the caller can still close it gracefully once hyper is done with it.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -19,6 +20,15 @@ use tokio::time::Sleep;
 
 use super::guard::{RequestGuard, Violation};
 use super::reply::refusal_bytes;
+
+thread_local! {
+    /// Where client bytes land before the guard has seen them: hyper's buffer only ever gets
+    /// checked bytes, and is never zeroed first.
+    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH_SIZE].into_boxed_slice());
+}
+
+/// Most bytes read from a client at once.
+const SCRATCH_SIZE: usize = 16 * 1024;
 
 /// A guarded client connection.
 #[derive(Debug)]
@@ -84,17 +94,18 @@ impl AsyncRead for ClientIo {
         let this = self.get_mut();
         loop {
             ready!(this.stream.poll_read_ready(cx))?;
-            let unfilled = buf.initialize_unfilled();
-            match this.stream.try_read(unfilled) {
-                Ok(read) => {
-                    if let Err(violation) = this.guard.feed(&unfilled[..read]) {
-                        return Poll::Ready(Err(this.refuse(violation)));
-                    }
-                    buf.advance(read);
-                    return Poll::Ready(Ok(()));
+            let outcome = SCRATCH.with_borrow_mut(|scratch| {
+                let room = buf.remaining().min(scratch.len());
+                let read = this.stream.try_read(&mut scratch[..room])?;
+                match this.guard.feed(&scratch[..read]) {
+                    Ok(()) => buf.put_slice(&scratch[..read]),
+                    Err(violation) => return Err(this.refuse(violation)),
                 }
+                Ok(())
+            });
+            match outcome {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                Err(error) => return Poll::Ready(Err(error)),
+                outcome => return Poll::Ready(outcome),
             }
         }
     }

@@ -1,16 +1,23 @@
-//! HTTP mode: HTTP/1.1 reverse proxying on hyper, with a keep-alive pool to servers.
+//! HTTP mode: HTTP/1.1 and cleartext HTTP/2 (prior knowledge) reverse proxying on hyper,
+//! with a keep-alive pool of HTTP/1.1 connections to servers.
 //!
-//! Per client connection ([`serve`]): admission under the caps (as in TCP mode), then hyper's
-//! HTTP/1.1 server over a [guarded](guard) socket ([`io`]) so that malformed or ambiguous
-//! requests are refused before anything is forwarded. Per request ([`proxy`]): persistence
-//! (cookie, source-ip, last-successful) then the scheduler pick a server, with retries while
-//! nothing was sent; forwarding headers ([`forwarded`]); bodies streamed both ways ([`body`]);
-//! server connections kept alive ([`upstream`]); the proxy's own responses ([`reply`]).
+//! Per client connection ([`serve`]): admission under the caps (as in TCP mode), then the
+//! protocol ([`preface`]): hyper's HTTP/1.1 server over a [guarded](guard) socket ([`io`]) so
+//! that malformed or ambiguous requests are refused before anything is forwarded, or hyper's
+//! HTTP/2 server (whose framing leaves no such ambiguity; its `h2` layer refuses
+//! connection-specific fields and bodies that disagree with `content-length`). Per request
+//! ([`proxy`]): persistence (cookie, source-ip, last-successful) then the scheduler pick a
+//! server, with retries while nothing was sent; forwarding headers ([`forwarded`]); bodies
+//! streamed both ways ([`body`]); server connections kept alive ([`upstream`]); the proxy's
+//! own responses ([`reply`]); redirects, rewrites and header rules ([`rules`]); upgrades
+//! ([`tunnel`]).
 //!
-//! Defaults: a client has `timeouts.http_request` (10 s) to send each request head, which is
-//! also how long an idle keep-alive connection stays open; a body (either way) fails after
-//! the client or server timeout without a frame; a write to a client fails after it has
-//! stalled for the client timeout; heads up to 32 KiB and 100 fields ([`guard`]).
+//! Defaults: a client has `timeouts.http_request` (10 s) to send its first bytes and then each
+//! HTTP/1 request head, which is also how long an idle HTTP/1 keep-alive connection stays
+//! open; a body (either way) fails after the client or server timeout without a frame; a write
+//! to an HTTP/1 client fails after it has stalled for the client timeout; HTTP/1 heads up to
+//! 32 KiB and 100 fields ([`guard`]); HTTP/2: 128 concurrent streams, 32 KiB of header list,
+//! a ping every client timeout (a client that does not answer is closed).
 //!
 //! Lifecycle: accept → admission → requests until the client closes, a timeout, a refusal
 //! (the error response is written, the socket shut down and drained for a second so that the
@@ -20,22 +27,25 @@ mod body;
 mod cookie;
 mod forwarded;
 pub(crate) mod guard;
+mod headers;
 mod io;
+mod preface;
 mod proxy;
 mod reply;
+mod rules;
 mod tunnel;
-mod headers;
 mod upstream;
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use lb_core::model::{Network, Vip};
 use tokio::net::TcpStream;
 use tracing::{debug, warn};
@@ -43,17 +53,23 @@ use tracing::{debug, warn};
 use crate::connect::tune;
 use crate::limits::Refused;
 use crate::service::Shared;
+use crate::sessions::CloseSignal;
 use crate::stats::Counters;
 use cookie::CookiePersistence;
 use guard::{GuardLimits, RequestGuard};
 use io::ClientIo;
+use preface::{Protocol, sniff};
 use proxy::Client;
+use rules::Rules;
 use upstream::{IDLE_LIMIT, MAX_IDLE_PER_SERVER, Upstreams};
 
 /// Errors of relayed bodies.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The body type of every request and response the proxy sends.
 pub(crate) type ProxyBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+
+/// Streams an HTTP/2 client may have open at once.
+const H2_MAX_STREAMS: u32 = 128;
 
 /// How long a refused client's socket is drained before it is closed.
 const LINGER: Duration = Duration::from_secs(1);
@@ -64,6 +80,7 @@ pub(crate) struct HttpVip {
     guard: GuardLimits,
     cookie: Option<CookiePersistence>,
     trusted_forwarders: Vec<Network>,
+    rules: Rules,
     upstreams: Arc<Upstreams>,
 }
 
@@ -74,6 +91,7 @@ impl HttpVip {
             guard: GuardLimits::default(),
             cookie: CookiePersistence::new(vip),
             trusted_forwarders: vip.http.trusted_forwarders.clone(),
+            rules: Rules::new(&vip.name, &vip.http),
             upstreams: Arc::new(Upstreams::new(
                 MAX_IDLE_PER_SERVER,
                 IDLE_LIMIT.min(vip.timeouts.server),
@@ -109,36 +127,73 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
         debug!(vip = %settings.name, %peer, %error, "client socket options");
         return;
     }
-    let stream = Arc::new(client);
-    let refused = Arc::new(OnceLock::new());
-    let io = ClientIo::new(
-        Arc::clone(&stream),
-        RequestGuard::new(vip.guard),
-        Arc::clone(&refused),
-        settings.timeouts.client,
-    );
     let trusted = vip.trusted_forwarders.iter().any(|n| n.contains(peer.ip()));
-    let client = Arc::new(Client::new(Arc::clone(&shared), vip, peer, local, trusted));
+    let guard = vip.guard;
+    let proxy = Arc::new(Client::new(Arc::clone(&shared), vip, peer, local, trusted));
     let service = service_fn(move |request| {
-        let client = Arc::clone(&client);
-        async move { Ok::<_, Infallible>(client.handle(request).await) }
+        let proxy = Arc::clone(&proxy);
+        async move {
+            let response = proxy.handle(request).await;
+            proxy.counters().count_response(response.status().as_u16());
+            Ok::<_, Infallible>(response)
+        }
     });
-    let connection = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(settings.timeouts.http_request)
-        .max_headers(GuardLimits::default().max_fields)
-        .serve_connection(TokioIo::new(io), service)
-        .with_upgrades();
     let mut stopped = shared.sessions.subscribe_all();
-    tokio::select! {
-        served = connection => if let Err(error) = served {
-            debug!(vip = %settings.name, %peer, %error, "client connection ended");
-        },
-        () = stopped.closed() => Counters::bump(&counters.closed_by_admin),
+    let protocol = tokio::select! {
+        sniffed = tokio::time::timeout(settings.timeouts.http_request, sniff(&client)) => sniffed,
+        () = stopped.closed() => return,
+    };
+    let served = match protocol {
+        Ok(Ok(Protocol::Http1)) => {
+            let stream = Arc::new(client);
+            let refused = Arc::new(OnceLock::new());
+            let io = ClientIo::new(
+                Arc::clone(&stream),
+                RequestGuard::new(guard),
+                Arc::clone(&refused),
+                settings.timeouts.client,
+            );
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(settings.timeouts.http_request)
+                .max_headers(guard.max_fields)
+                .serve_connection(TokioIo::new(io), service)
+                .with_upgrades();
+            let served = until_stopped(connection, &mut stopped).await;
+            if let Some(violation) = refused.get() {
+                counters.count_response(violation.status());
+                warn!(vip = %settings.name, %peer, status = violation.status(), reason = violation.reason(), "request refused");
+                linger(&stream).await;
+            }
+            served
+        }
+        Ok(Ok(Protocol::Http2)) => {
+            let connection = http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .max_concurrent_streams(H2_MAX_STREAMS)
+                .max_header_list_size(guard.max_head as u32)
+                .keep_alive_interval(settings.timeouts.client)
+                .serve_connection(TokioIo::new(client), service);
+            until_stopped(connection, &mut stopped).await
+        }
+        Ok(Ok(Protocol::Closed)) | Ok(Err(_)) | Err(_) => Ok(()),
+    };
+    match served {
+        Ok(()) => {}
+        Err(Some(error)) => debug!(vip = %settings.name, %peer, %error, "client connection ended"),
+        Err(None) => Counters::bump(&counters.closed_by_admin),
     }
-    if let Some(violation) = refused.get() {
-        warn!(vip = %settings.name, %peer, status = violation.status(), reason = violation.reason(), "request refused");
-        linger(&stream).await;
+}
+
+/// Runs `connection` until it ends (`Err(Some)` if it failed) or the service stops
+/// (`Err(None)`).
+async fn until_stopped(
+    connection: impl Future<Output = Result<(), hyper::Error>>,
+    stopped: &mut CloseSignal,
+) -> Result<(), Option<hyper::Error>> {
+    tokio::select! {
+        served = connection => served.map_err(Some),
+        () = stopped.closed() => Err(None),
     }
 }
 

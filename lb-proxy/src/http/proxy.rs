@@ -1,19 +1,21 @@
 //! One request, from the client's head to the server's response head.
 //!
-//! The request loses its hop-by-hop fields, gets the forwarding headers and, with cookie
+//! An absolute-form target's authority replaces `Host`. The request loses its hop-by-hop fields, gets the forwarding headers and, with cookie
 //! persistence, loses the persistence cookie (`indirect`); its target is sent in origin form
 //! over HTTP/1.1. Servers are tried in the selection's order (cookie, then the VIP's other
 //! persistence, then the scheduler): a request that could not be sent at all (the connect
 //! failed or timed out, or a kept-alive connection had closed) is retried on the next server,
 //! up to `retries` times; nothing is retried once any of it was sent. Outcomes: the server's
 //! response; 503 when no server is usable; 502 when every attempt failed or the server broke
-//! the exchange; 504 when the response head took longer than the server timeout.
+//! the exchange; 504 when the response head took longer than the server timeout after the
+//! request body was sent whole.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
 use hyper::body::{Body, Incoming};
+use tokio::sync::watch;
 use tracing::warn;
 
 use super::body::Relay;
@@ -23,14 +25,14 @@ use super::reply::status_response;
 use super::tunnel::tunnel;
 use super::upstream::{Sender, dial};
 use super::{HttpVip, ProxyBody};
-use crate::selection::{Selection, Target};
+use crate::selection::{OpenConnection, Selection, Target};
 use crate::service::Shared;
 use crate::stats::Counters;
 
 /// Why an attempt got no response.
 enum Failure {
     /// Nothing was sent: the request comes back for another server.
-    NotSent(Request<ProxyBody>, String),
+    NotSent(Box<Request<ProxyBody>>, String),
     /// The exchange broke after the request was (at least partly) sent.
     Broken(hyper::Error),
     /// No response head within the server timeout.
@@ -63,9 +65,22 @@ impl Client {
         Client { shared, vip, hop }
     }
 
+    /// The service's counters.
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.shared.counters
+    }
+
     /// Forwards `request` and answers with the response the client gets.
     pub(crate) async fn handle(&self, mut request: Request<Incoming>) -> Response<ProxyBody> {
         let settings = &self.shared.settings;
+        let rules = &self.vip.rules;
+        if let Some(host) = authority_host(request.uri()) {
+            // RFC 9112 section 3.2.2: an absolute-form target's authority replaces `Host`.
+            request.headers_mut().insert(header::HOST, host);
+        }
+        if let Some(redirect) = rules.redirect(request.uri(), request.headers()) {
+            return redirect;
+        }
         let upgrade = is_upgrade(request.headers());
         let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
         let (mut parts, body) = request.into_parts();
@@ -73,11 +88,26 @@ impl Client {
         forwarded::apply(&mut parts.headers, self.hop);
         let pool = self.shared.pool.load_full();
         let names = self.shared.names.load_full();
-        let visit = self.vip.cookie.as_ref().map(|cookie| cookie.on_request(&mut parts.headers, &names, &pool));
+        let visit = self
+            .vip
+            .cookie
+            .as_ref()
+            .map(|cookie| cookie.on_request(&mut parts.headers, &names, &pool));
         parts.uri = origin_form(&parts.uri);
+        rules.rewrite(&settings.name, &mut parts.uri);
+        rules.on_request(&mut parts.headers);
         parts.version = Version::HTTP_11;
-        let mut request = Request::from_parts(parts, Relay::new(body, settings.timeouts.client).boxed());
-        let mut selection = Selection::new(pool, &self.shared.stick, self.hop.client.ip(), self.shared.now());
+        let (uploaded, sent) = watch::channel(body.is_end_stream());
+        let body = Relay::new(body, settings.timeouts.client).on_end(Box::new(move || {
+            uploaded.send_replace(true);
+        }));
+        let mut request = Request::from_parts(parts, body.boxed());
+        let mut selection = Selection::new(
+            pool,
+            &self.shared.stick,
+            self.hop.client.ip(),
+            self.shared.now(),
+        );
         if let Some(server) = visit.as_ref().and_then(|visit| visit.server()) {
             selection.prefer(server);
         }
@@ -87,30 +117,35 @@ impl Client {
                 break;
             };
             tried = true;
-            let failure = match self.exchange(&target, request).await {
+            let failure = match self.exchange(&target, request, &sent).await {
                 Ok((mut response, sender)) => {
-                    let server_upgrade = hyper::upgrade::on(&mut response);
                     let open = selection.connected(&target);
                     Counters::bump(&self.shared.counters.established);
-                    let mut response = self.respond(&target, response, sender, open);
+                    let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+                    let held = match client_upgrade {
+                        Some(client) if switching => {
+                            let server = hyper::upgrade::on(&mut response);
+                            let closed = self.shared.sessions.subscribe(target.id);
+                            let limit = settings.timeouts.tunnel;
+                            tokio::spawn(tunnel(client, server, limit, closed, open));
+                            None
+                        }
+                        _ => Some(open),
+                    };
+                    let mut response = self.respond(&target, response, sender, held);
                     if let (Some(cookie), Some(visit)) = (&self.vip.cookie, &visit) {
                         cookie.on_response(visit, target.id, response.headers_mut(), self.hop.tls);
                     }
-                    match client_upgrade {
-                        Some(client) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
-                            let closed = self.shared.sessions.subscribe(target.id);
-                            tokio::spawn(tunnel(client, server_upgrade, settings.timeouts.tunnel, closed));
-                        }
-                        Some(_) => {
-                            // The guard stopped checking at the upgrade request: end here.
-                            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-                        }
-                        None => {}
+                    rules.on_response(response.headers_mut());
+                    if upgrade && !switching {
+                        // The guard stopped checking at the upgrade request: end here.
+                        let close = HeaderValue::from_static("close");
+                        response.headers_mut().insert(header::CONNECTION, close);
                     }
                     return response;
                 }
                 Err(Failure::NotSent(back, error)) => {
-                    request = back;
+                    request = *back;
                     Counters::bump(&self.shared.counters.connect_failures);
                     warn!(vip = %settings.name, server = %self.shared.server_name(&target), attempt, %error, "connect failed");
                     continue;
@@ -145,10 +180,11 @@ impl Client {
         &self,
         target: &Target,
         mut request: Request<ProxyBody>,
+        sent: &watch::Receiver<bool>,
     ) -> Result<(Response<Incoming>, Sender), Failure> {
-        while let Some(sender) = self.vip.upstreams.take(target.address) {
-            match self.send(sender, request).await {
-                Err(Failure::NotSent(back, _)) => request = back,
+        while let Some(sender) = self.vip.upstreams.take(target.address).await {
+            match self.send(sender, request, sent).await {
+                Err(Failure::NotSent(back, _)) => request = *back,
                 other => return other,
             }
         }
@@ -158,24 +194,47 @@ impl Client {
                 if let Some(observer) = observer {
                     observer.succeeded(target.id);
                 }
-                self.send(sender, request).await
+                self.send(sender, request, sent).await
             }
             Err(error) => {
                 if let Some(observer) = observer {
                     observer.failed(target.id, &error);
                 }
-                Err(Failure::NotSent(request, error.to_string()))
+                Err(Failure::NotSent(Box::new(request), error.to_string()))
             }
         }
     }
 
-    async fn send(&self, mut sender: Sender, request: Request<ProxyBody>) -> Result<(Response<Incoming>, Sender), Failure> {
+    /// Sends `request` on `sender`; the server timeout runs once the request body has been
+    /// sent whole (`sent`), a slow upload being bounded by the client timeout instead.
+    async fn send(
+        &self,
+        mut sender: Sender,
+        request: Request<ProxyBody>,
+        sent: &watch::Receiver<bool>,
+    ) -> Result<(Response<Incoming>, Sender), Failure> {
         let limit = self.shared.settings.timeouts.server;
-        match tokio::time::timeout(limit, sender.try_send_request(request)).await {
-            Err(_) => Err(Failure::TimedOut),
-            Ok(Ok(response)) => Ok((response, sender)),
-            Ok(Err(mut error)) => match error.take_message() {
-                Some(back) => Err(Failure::NotSent(back, error.into_error().to_string())),
+        let exchange = sender.try_send_request(request);
+        tokio::pin!(exchange);
+        let mut sent = sent.clone();
+        let early = tokio::select! {
+            outcome = &mut exchange => Some(outcome),
+            _ = sent.wait_for(|sent| *sent) => None,
+        };
+        let outcome = match early {
+            Some(outcome) => outcome,
+            None => match tokio::time::timeout(limit, exchange).await {
+                Err(_) => return Err(Failure::TimedOut),
+                Ok(outcome) => outcome,
+            },
+        };
+        match outcome {
+            Ok(response) => Ok((response, sender)),
+            Err(mut error) => match error.take_message() {
+                Some(back) => Err(Failure::NotSent(
+                    Box::new(back),
+                    error.into_error().to_string(),
+                )),
                 None => Err(Failure::Broken(error.into_error())),
             },
         }
@@ -188,7 +247,7 @@ impl Client {
         target: &Target,
         response: Response<Incoming>,
         sender: Sender,
-        open: crate::selection::OpenConnection,
+        open: Option<OpenConnection>,
     ) -> Response<ProxyBody> {
         let (mut parts, body) = response.into_parts();
         let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
@@ -207,6 +266,16 @@ impl Client {
         }
         Response::from_parts(parts, relay.boxed())
     }
+}
+
+/// The `host[:port]` of an absolute-form target, without any user information.
+fn authority_host(uri: &Uri) -> Option<HeaderValue> {
+    let authority = uri.authority()?;
+    let host = match authority.port() {
+        Some(port) => format!("{}:{port}", authority.host()),
+        None => authority.host().to_owned(),
+    };
+    HeaderValue::try_from(host).ok()
 }
 
 /// The path and query of `uri` (origin form), `/` if it has none.

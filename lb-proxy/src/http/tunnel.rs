@@ -2,7 +2,8 @@
 //! and server sockets are joined and bytes are copied both ways by the TCP forwarding engine
 //! ([`crate::forward`]: splice, half-close honoured) under the tunnel timeout; the server's
 //! session signal closes the tunnel (maintenance, down with `shutdown_sessions_on_down`).
-//! Bytes either side had sent past the 101 exchange are passed on first.
+//! Bytes either side had sent past the 101 exchange are passed on first. The tunnel counts as
+//! a connection open to its server until it ends.
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use tracing::debug;
 
 use super::io::ClientIo;
 use crate::forward::{Transfer, forward};
+use crate::selection::OpenConnection;
 use crate::sessions::CloseSignal;
 
 /// Joins the two sides of an accepted upgrade until the tunnel ends.
@@ -22,15 +24,13 @@ pub(crate) async fn tunnel(
     server: OnUpgrade,
     idle_limit: Duration,
     mut closed: CloseSignal,
+    _open: OpenConnection,
 ) {
     let (Ok(client), Ok(server)) = tokio::join!(client, server) else {
         debug!("upgrade abandoned before the tunnel was set up");
         return;
     };
-    let (Some(client), Some(server)) = (
-        take::<ClientIo>(client),
-        take::<TcpStream>(server),
-    ) else {
+    let (Some(client), Some(server)) = (take::<ClientIo>(client), take::<TcpStream>(server)) else {
         debug!("upgraded connection of an unexpected kind");
         return;
     };
@@ -42,7 +42,14 @@ pub(crate) async fn tunnel(
     {
         return;
     }
-    let outcome = forward(client_stream, &server_stream, Transfer::Splice, idle_limit, &mut closed).await;
+    let outcome = forward(
+        client_stream,
+        &server_stream,
+        Transfer::Splice,
+        idle_limit,
+        &mut closed,
+    )
+    .await;
     debug!(end = ?outcome.end, up = outcome.client_to_server, down = outcome.server_to_client, "tunnel ended");
 }
 

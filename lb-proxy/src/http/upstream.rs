@@ -1,8 +1,8 @@
 //! Keep-alive connections to servers: an HTTP/1.1 client connection per TCP connection, made
 //! through the VIP's [`Dialer`], and a bounded stack of idle ones per server address.
 //!
-//! A connection goes back to its server's stack when a response body has been read to its end
-//! and the connection can take another request; a stack holds at most `max_idle` connections
+//! A connection goes back to its server's stack when a response body has been read to its end,
+//! and is taken again only once it can carry another request; a stack holds at most `max_idle` connections
 //! (the oldest beyond that are closed) and an idle connection is closed once it has been idle
 //! longer than the idle limit. Responses are parsed strictly (hyper's defaults: no obs-fold,
 //! no whitespace before a colon).
@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use hyper::client::conn::http1::{Builder, SendRequest};
@@ -28,6 +28,9 @@ use crate::connect::Dialer;
 pub(crate) const MAX_IDLE_PER_SERVER: usize = 16;
 /// Longest time a connection is kept idle.
 pub(crate) const IDLE_LIMIT: Duration = Duration::from_secs(30);
+
+/// Longest wait for a kept-alive connection to finish its last exchange.
+const READY_WAIT: Duration = Duration::from_secs(1);
 
 /// A connection to one server that can carry requests.
 pub(crate) type Sender = SendRequest<ProxyBody>;
@@ -50,35 +53,32 @@ impl Upstreams {
         }
     }
 
-    /// The most recently used idle connection to `address` still open, if any.
-    pub(crate) fn take(&self, address: SocketAddr) -> Option<Sender> {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let stack = idle.get_mut(&address)?;
-        while let Some((sender, since)) = stack.pop() {
-            if since.elapsed() < self.idle_limit && sender.is_ready() {
+    /// The most recently used idle connection to `address` that can take a request, if any
+    /// (one still finishing its last exchange is waited for, at most [`READY_WAIT`]).
+    pub(crate) async fn take(&self, address: SocketAddr) -> Option<Sender> {
+        loop {
+            let (mut sender, since) = {
+                let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+                idle.get_mut(&address)?.pop()?
+            };
+            if since.elapsed() >= self.idle_limit || sender.is_closed() {
+                continue;
+            }
+            if sender.is_ready() {
+                return Some(sender);
+            }
+            let ready = tokio::time::timeout(READY_WAIT, sender.ready()).await;
+            if matches!(ready, Ok(Ok(()))) {
                 return Some(sender);
             }
         }
-        None
     }
 
-    /// Keeps `sender` for reuse once it can take another request (waiting at most the idle
-    /// limit for it to get there).
-    pub(crate) fn give_back(self: &Arc<Self>, address: SocketAddr, mut sender: Sender) {
-        if sender.is_ready() {
-            self.push(address, sender);
+    /// Keeps `sender` (whose response has been read to its end) for reuse.
+    pub(crate) fn give_back(&self, address: SocketAddr, sender: Sender) {
+        if sender.is_closed() {
             return;
         }
-        let upstreams = Arc::clone(self);
-        tokio::spawn(async move {
-            let ready = tokio::time::timeout(upstreams.idle_limit, sender.ready()).await;
-            if matches!(ready, Ok(Ok(()))) {
-                upstreams.push(address, sender);
-            }
-        });
-    }
-
-    fn push(&self, address: SocketAddr, sender: Sender) {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         let stack = idle.entry(address).or_default();
         stack.push((sender, Instant::now()));

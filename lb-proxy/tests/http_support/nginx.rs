@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 /// What an nginx server answers on `/`: its name, then the request fields the tests check.
 const ECHO: &str = "name=$server_name xff=[$http_x_forwarded_for] proto=[$http_x_forwarded_proto] \
-port=[$http_x_forwarded_port] fwd=[$http_forwarded] cookie=[$http_cookie] conn=$connection\\n";
+port=[$http_x_forwarded_port] fwd=[$http_forwarded] cookie=[$http_cookie] \
+rule=[$http_x_rule] debug=[$http_x_debug] uri=$request_uri host=$http_host conn=$connection\\n";
 
 /// An nginx master with one worker, stopped on drop.
 pub struct Nginx {
@@ -20,8 +21,13 @@ pub struct Nginx {
 impl Nginx {
     /// Starts nginx named `name` on a free port; `extra` is added to its `server` block.
     pub fn start(name: &str, extra: &str) -> Nginx {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let prefix = std::env::temp_dir().join(format!("lb-http-{}-{name}-{port}", std::process::id()));
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let prefix =
+            std::env::temp_dir().join(format!("lb-http-{}-{name}-{port}", std::process::id()));
         std::fs::create_dir_all(prefix.join("logs")).unwrap();
         let config = prefix.join("nginx.conf");
         std::fs::write(
@@ -46,6 +52,8 @@ impl Nginx {
             .arg(&config)
             .args(["-g", "daemon off;"])
             .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .expect("nginx (Debian package `nginx`) must be installed");
         let address = SocketAddr::from(([127, 0, 0, 1], port));
@@ -69,7 +77,10 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // SIGTERM, not SIGKILL: the master then stops its worker too.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.prefix);
     }

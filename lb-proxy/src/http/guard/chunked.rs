@@ -115,7 +115,8 @@ mod tests {
     use super::*;
 
     fn scan(body: &[u8]) -> Result<(usize, bool), Violation> {
-        Chunked::START.feed(body)
+        let mut state = Chunked::START;
+        state.feed(body)
     }
 
     #[test]
@@ -126,7 +127,10 @@ mod tests {
             let mut state = Chunked::START;
             let (first, done) = state.feed(&body[..split]).unwrap();
             assert!(!done && first == split);
-            assert_eq!(state.feed(&body[split..]), Ok((body.len() - 4 - split, true)));
+            assert_eq!(
+                state.feed(&body[split..]),
+                Ok((body.len() - 4 - split, true))
+            );
         }
     }
 

@@ -42,7 +42,9 @@ struct Fields<'h> {
 /// Checks `head` (request line, fields and the empty line) against at most `max_fields`.
 pub(crate) fn check(head: &[u8], max_fields: usize) -> Result<Framing, Violation> {
     let bad = |reason| Err(Violation::Malformed(reason));
-    let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let http10 = request_line(lines.next().unwrap_or_default())?;
     let mut fields = Fields::default();
     for line in lines.take_while(|line| !line.is_empty()) {
@@ -67,9 +69,17 @@ pub(crate) fn check(head: &[u8], max_fields: usize) -> Result<Framing, Violation
         }
     }
     let length = match fields.length {
-        Some(digits) if digits.is_empty() || digits.len() > 18 => return bad("invalid Content-Length"),
-        Some(digits) if !digits.iter().all(u8::is_ascii_digit) => return bad("invalid Content-Length"),
-        Some(digits) => Some(digits.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'))),
+        Some(digits) if digits.is_empty() || digits.len() > 18 => {
+            return bad("invalid Content-Length");
+        }
+        Some(digits) if !digits.iter().all(u8::is_ascii_digit) => {
+            return bad("invalid Content-Length");
+        }
+        Some(digits) => Some(
+            digits
+                .iter()
+                .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')),
+        ),
         None => None,
     };
     let framing = match (fields.encodings.as_slice(), length) {
@@ -81,7 +91,10 @@ pub(crate) fn check(head: &[u8], max_fields: usize) -> Result<Framing, Violation
         (_, Some(_)) => return bad("Content-Length with Transfer-Encoding"),
         _ => return bad("Transfer-Encoding other than a single chunked"),
     };
-    match (fields.upgrade.is_some() && fields.connection_upgrade, framing) {
+    match (
+        fields.upgrade.is_some() && fields.connection_upgrade,
+        framing,
+    ) {
         (true, Framing::Empty) => Ok(Framing::Upgrade),
         (true, _) => bad("upgrade with a body"),
         (false, framing) => Ok(framing),
@@ -160,7 +173,10 @@ fn field<'h>(line: &'h [u8], fields: &mut Fields<'h>) -> Result<(), Violation> {
 
 /// The comma-separated, trimmed, non-empty elements of a list value.
 fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value.split(|&b| b == b',').map(trim).filter(|t| !t.is_empty())
+    value
+        .split(|&b| b == b',')
+        .map(trim)
+        .filter(|t| !t.is_empty())
 }
 
 fn trim(mut value: &[u8]) -> &[u8] {
