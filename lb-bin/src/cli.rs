@@ -200,6 +200,26 @@ mod tests {
     }
 
     #[test]
+    fn every_subcommand_and_option_is_explained_in_help() {
+        fn explained(command: &clap::Command, path: &str) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                let documented = arg.get_help().is_some() || arg.get_long_help().is_some();
+                assert!(
+                    documented || ["help", "version"].contains(&id),
+                    "{path} {id}"
+                );
+            }
+            for sub in command.get_subcommands() {
+                let path = format!("{path} {}", sub.get_name());
+                assert!(sub.get_about().is_some(), "{path}");
+                explained(sub, &path);
+            }
+        }
+        explained(&Cli::command(), "lb");
+    }
+
+    #[test]
     fn controllers_read_as_name_equals_address() {
         assert_eq!(
             controller("controller-0=192.0.2.11"),

@@ -184,3 +184,31 @@ fn a_single_vip_table_is_told_to_use_double_brackets() {
     let messages: Vec<String> = errors(text).iter().map(ToString::to_string).collect();
     assert_eq!(messages, ["1:1: vip: write each VIP as a [[vip]] table"]);
 }
+
+#[test]
+fn tls_mistakes_are_reported_at_their_field() {
+    let text = r#"
+[[vip]]
+name = "horizon"
+listen = "192.0.2.10:443"
+tls = { certificates = [{ cert = "a.pem" }, { cert = "", key = "b.key", chain = "c" }], alpn = [1] }
+servers = [{ name = "a", address = "192.0.2.11:80" }]
+
+[[vip]]
+name = "mysql"
+listen = "192.0.2.10:3306"
+tls = { certificates = [] }
+servers = [{ name = "a", address = "192.0.2.11:3306" }]
+"#;
+    let messages: Vec<String> = errors(text).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        messages,
+        [
+            "5:25: vip[0].tls.certificates[0].key: missing required key `key`",
+            "5:54: vip[0].tls.certificates[1].cert: names no file",
+            "5:73: vip[0].tls.certificates[1].chain: unknown key `chain` (expected one of: cert, key)",
+            "5:97: vip[0].tls.alpn[0]: expected a string, found integer",
+            "11:24: vip[1].tls.certificates: needs at least one certificate",
+        ]
+    );
+}

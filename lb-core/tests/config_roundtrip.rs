@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use lb_core::config::{parse, to_toml};
 use lb_core::model::{
-    Admin, AdminState, Check, CheckKind, Config, Global, HeaderRule, HttpCheck, HttpOptions,
-    InitialState, KeepAlive, Mode, Network, PathMatch, PathRegex, PathRewrite, Persistence,
-    ProxyVersion, Redirect, RedirectTarget, SchedulerKind, ScriptStep, Server, ServerId,
-    StatusRange, Timeouts, Vip, validate,
+    Admin, AdminState, CertificatePaths, Check, CheckKind, Config, Global, HeaderRule, HttpCheck,
+    HttpOptions, InitialState, KeepAlive, Mode, Network, PathMatch, PathRegex, PathRewrite,
+    Persistence, ProxyVersion, Redirect, RedirectTarget, SchedulerKind, ScriptStep, Server,
+    ServerId, StatusRange, Timeouts, TlsSettings, Vip, validate,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -224,11 +224,19 @@ fn http_options() -> impl Strategy<Value = HttpOptions> {
         )
 }
 
+/// Certificates, and ALPN protocols unless the mode's default applies.
+fn tls() -> impl Strategy<Value = (Vec<CertificatePaths>, Option<Vec<String>>)> {
+    let file = "[a-z0-9/._ -]{1,20}".prop_map(PathBuf::from);
+    let certificate = (file.clone(), file).prop_map(|(cert, key)| CertificatePaths { cert, key });
+    (vec(certificate, 1..3), option::of(vec("[ -~]{1,12}", 0..3)))
+}
+
 fn vip() -> impl Strategy<Value = Vip> {
     let modes = (
         any::<bool>(),
         proptest::sample::select(SchedulerKind::ALL.to_vec()),
         http_options(),
+        option::of(tls()),
     );
     let timeouts = vec(duration(), 5).prop_flat_map(|d| {
         prop_oneof![Just(Duration::ZERO), duration()].prop_map(move |queue| Timeouts {
@@ -259,7 +267,7 @@ fn vip() -> impl Strategy<Value = Vip> {
     )
         .prop_map(
             |(
-                (http, scheduler, options),
+                (http, scheduler, options, tls),
                 persistence,
                 check,
                 timeouts,
@@ -293,6 +301,10 @@ fn vip() -> impl Strategy<Value = Vip> {
                 vip.client_keepalive = client_keepalive;
                 vip.server_keepalive = server_keepalive;
                 vip.http = options;
+                vip.tls = tls.map(|(certificates, alpn)| TlsSettings {
+                    certificates,
+                    alpn: alpn.unwrap_or_else(|| TlsSettings::default_alpn(vip.mode)),
+                });
                 vip
             },
         )

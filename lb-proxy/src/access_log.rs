@@ -1,4 +1,5 @@
-//! The access log: one line per TCP connection, written when it ends, at `info` level under
+//! The access log of TCP mode (HTTP mode writes one line per request: see `http::access`):
+//! one line per TCP connection, written when it ends, at `info` level under
 //! the tracing target `lb::access` (filter it with `RUST_LOG`, e.g. `info,lb::access=off`;
 //! the `--log-format` of `lb run` makes it text or JSON like every other line).
 //!

@@ -24,6 +24,14 @@ pub enum Error {
         /// The VIP's name.
         vip: String,
     },
+    /// A VIP's TLS certificates could not be loaded (the reason names the file).
+    #[error("VIP `{vip}`: TLS: {reason}")]
+    Tls {
+        /// The VIP's name.
+        vip: String,
+        /// The file and what is wrong with it.
+        reason: String,
+    },
     /// The admin listener was configured on an address a VIP listens on.
     #[error("[admin] listen {address} is also VIP `{vip}`'s address")]
     AdminOnVip {

@@ -18,6 +18,7 @@ use lb_core::model::{KeepAlive, Mode, Network, ProxyVersion, Server, ServerId, T
 use lb_core::pool::Pool;
 use tokio::sync::mpsc;
 
+use crate::Error;
 use crate::connect::Dialer;
 use crate::http;
 use crate::limits::{GlobalLimit, Limits};
@@ -25,6 +26,7 @@ use crate::observe::{Observation, Observer};
 use crate::selection::{Stick, Target};
 use crate::sessions::Sessions;
 use crate::stats::Counters;
+use crate::tls::Terminator;
 
 /// The VIP settings the connection path reads.
 #[derive(Debug)]
@@ -41,11 +43,15 @@ pub(crate) struct Settings {
     pub(crate) mode: Mode,
     /// What HTTP mode shares between connections (`http` VIPs only).
     pub(crate) http: Option<Arc<http::HttpVip>>,
+    /// TLS termination, for VIPs with `tls`.
+    pub(crate) tls: Option<Terminator>,
 }
 
 impl Settings {
-    fn new(vip: Vip) -> Self {
-        Settings {
+    /// Fails when the VIP's TLS certificates cannot be loaded.
+    fn new(vip: Vip) -> Result<Self, Error> {
+        Ok(Settings {
+            tls: Terminator::new(&vip)?,
             idle_limit: vip.timeouts.client.min(vip.timeouts.server),
             mode: vip.mode,
             http: (vip.mode == Mode::Http).then(|| Arc::new(http::HttpVip::new(&vip))),
@@ -61,7 +67,7 @@ impl Settings {
             accept_proxy_from: vip.accept_proxy_from,
             send_proxy: vip.send_proxy,
             client_keepalive: vip.client_keepalive,
-        }
+        })
     }
 }
 
@@ -85,7 +91,11 @@ pub(crate) type Observations = Option<mpsc::Receiver<Observation>>;
 
 impl Shared {
     /// The first generation of a service for `vip`, serving `pool`.
-    pub(crate) fn first(vip: Vip, global: GlobalLimit, pool: Pool) -> (Shared, Observations) {
+    pub(crate) fn first(
+        vip: Vip,
+        global: GlobalLimit,
+        pool: Pool,
+    ) -> Result<(Shared, Observations), Error> {
         let (observer, observations) = observer_for(&vip);
         let names = names(&vip.servers);
         let shared = Shared {
@@ -97,14 +107,20 @@ impl Shared {
             counters: Arc::default(),
             names: Arc::new(ArcSwap::from_pointee(names)),
             origin: Instant::now(),
-            settings: Settings::new(vip),
+            settings: Settings::new(vip)?,
         };
-        (shared, observations)
+        Ok((shared, observations))
     }
 
     /// The generation after this one, configured as `vip` (previously `old`); live state is
-    /// kept as the module doc says.
-    pub(crate) fn next(&self, old: &Vip, vip: Vip, global: &GlobalLimit) -> (Shared, Observations) {
+    /// kept as the module doc says. Fails, changing nothing, when the VIP's TLS certificates
+    /// cannot be loaded.
+    pub(crate) fn next(
+        &self,
+        old: &Vip,
+        vip: Vip,
+        global: &GlobalLimit,
+    ) -> Result<(Shared, Observations), Error> {
         let (observer, observations) = match (&self.observer, vip.check.observe_failures) {
             (Some(observer), Some(_)) => (Some(Arc::clone(observer)), None),
             _ => observer_for(&vip),
@@ -128,9 +144,9 @@ impl Shared {
             counters: Arc::clone(&self.counters),
             names: Arc::clone(&self.names),
             origin: self.origin,
-            settings: Settings::new(vip),
+            settings: Settings::new(vip)?,
         };
-        (shared, observations)
+        Ok((shared, observations))
     }
 
     /// Time since the service started (the persistence tables' clock).

@@ -24,7 +24,11 @@
 //! and wait queue), `selection` (persistence then scheduler, with retries), `connect` (server
 //! connections and socket options), `proxy_header` (PROXY protocol on the wire), `forward`
 //! (splice or buffered copying with half-close and idle limits), `sessions` (closing a
-//! server's sessions), `session` (one connection's lifecycle), `service` (the embedding API).
+//! server's sessions), `session` (one connection's lifecycle), `service` (the embedding API),
+//! `generation` and `control` (a service's shared state and what changes it), `runtime` (a
+//! whole configuration, reloaded as a diff), `supervisor` (reloads and shutdown for signals and
+//! the admin API), `admin` (the admin listener: status page, `/metrics`, JSON API), `metrics`
+//! (Prometheus), `access_log` (one line per connection under the `lb::access` target).
 
 mod access_log;
 mod admin;
@@ -48,6 +52,7 @@ mod session;
 mod sessions;
 mod stats;
 mod supervisor;
+mod tls;
 
 pub use admin::AdminServer;
 pub use error::Error;

@@ -19,8 +19,9 @@
 //!   established connections run on until they end (or the VIP stops). A server added at
 //!   runtime and not in the file is removed: the file says which servers exist.
 //!
-//! New sockets are bound before anything changes, so a reload that cannot bind changes
-//! nothing. `[global] max_connections` and the `[admin]` listener apply at start only (a
+//! New sockets are bound and TLS certificates read before anything changes, so a reload that
+//! cannot bind or finds a bad certificate changes nothing; certificates are read again on every
+//! reload, so renewed files take effect for new connections. `[global] max_connections` and the `[admin]` listener apply at start only (a
 //! reload changing them logs a warning); `shutdown_timeout` applies from the reload on.
 //!
 //! Lifecycle: [`Runtime::start`] binds every VIP or none → [`Runtime::reload`] and runtime
@@ -37,6 +38,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tracing::{info, warn};
 
 use crate::metrics::CheckDurations;
+use crate::tls::Terminator;
 use crate::{Error, GlobalLimit, HealthChecks, Service, ServiceHandle};
 
 /// Every VIP of a configuration, running.
@@ -166,17 +168,23 @@ impl Runtime {
             let listen_changed = self
                 .vip(&vip.name)
                 .is_some_and(|running| running.config.listen != vip.listen);
-            if self.vip(&vip.name).is_none() || listen_changed {
-                match self.launch(vip.clone()) {
-                    Ok(running) => {
-                        started.insert(vip.name.clone(), running);
+            let fresh = self.vip(&vip.name).is_none() || listen_changed;
+            // Certificates of VIPs changed in place are read here too, before any change.
+            let checked = match (fresh, &vip.tls) {
+                (true, _) => self.launch(vip.clone()).map(Some),
+                (false, Some(_)) => Terminator::new(vip).map(|_| None),
+                (false, None) => Ok(None),
+            };
+            match checked {
+                Ok(Some(running)) => {
+                    started.insert(vip.name.clone(), running);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    for (_, running) in started {
+                        running.stop().await;
                     }
-                    Err(error) => {
-                        for (_, running) in started {
-                            running.stop().await;
-                        }
-                        return Err(error);
-                    }
+                    return Err(error);
                 }
             }
         }
@@ -356,8 +364,12 @@ impl RunningVip {
         let settings_changed = without_servers(&self.config) != without_servers(&vip);
         let running = self.service.servers();
         let servers_changed = running != vip.servers;
-        if settings_changed {
-            self.service.reconfigure(&vip);
+        // TLS settings are rebuilt on every reload so that renewed certificate files are read.
+        if settings_changed || vip.tls.is_some() {
+            if let Err(error) = self.service.reconfigure(&vip) {
+                warn!(%error, "settings kept as they were");
+                return false;
+            }
             if self.config.check != vip.check {
                 self.checks.reconfigure(&vip);
             }

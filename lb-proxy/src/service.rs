@@ -69,7 +69,7 @@ impl Service {
             .collect();
         let mut control = Control::new(&vip, global.clone());
         let name = vip.name.clone();
-        let (shared, observations) = Shared::first(vip, global, control.build());
+        let (shared, observations) = Shared::first(vip, global, control.build())?;
         let current = Arc::new(ArcSwap::from_pointee(shared));
         let (alive, sessions_done) = mpsc::channel(1);
         let acceptors = listeners
@@ -131,18 +131,22 @@ impl ServiceHandle {
     /// Applies `vip`'s settings (timeouts, scheduler, persistence, caps, check initial state,
     /// PROXY protocol, mode...) to new connections, without a rebind: the listen addresses
     /// and the server list are not read (see [`ServiceHandle::set_servers`]). Established
-    /// connections keep the settings they started under.
-    pub fn reconfigure(&self, vip: &Vip) {
+    /// connections keep the settings they started under. TLS certificates are read again;
+    /// when they cannot be, nothing changes and the error says why.
+    pub fn reconfigure(&self, vip: &Vip) -> Result<(), Error> {
         let mut control = self.control();
-        let old = control.reconfigure(vip);
         let mut settings = vip.clone();
         settings.servers = control.servers.clone();
-        let (next, observations) = self.shared().next(&old, settings, &control.global);
+        let (next, observations) = self
+            .shared()
+            .next(&control.vip, settings, &control.global)?;
+        control.reconfigure(vip);
         self.current.store(Arc::new(next));
         if observations.is_some() {
             *lock(&self.observations) = observations;
         }
         self.publish(&mut control);
+        Ok(())
     }
 
     /// Replaces the server list. Servers keep their health and counters by id; new ones start

@@ -31,6 +31,7 @@ use crate::selection::{OpenConnection, Selection, Target};
 use crate::service::Shared;
 use crate::sessions::CloseSignal;
 use crate::stats::Counters;
+use crate::tls::{self, ClientStream};
 
 /// Serves `client`, accepted from `peer`, until it is done or the service stops.
 pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
@@ -57,14 +58,22 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
     let settings = &shared.settings;
     let counters = &shared.counters;
     let connected = &mut session.connected;
-    let outcome = forward(
-        &session.client,
-        &connected.server,
-        Transfer::Splice,
-        settings.idle_limit,
-        &mut connected.closed,
-    )
-    .await;
+    let outcome = match &mut session.client {
+        ClientStream::Plain(client) => {
+            forward(
+                client,
+                &connected.server,
+                Transfer::Splice,
+                settings.idle_limit,
+                &mut connected.closed,
+            )
+            .await
+        }
+        ClientStream::Tls(client) => {
+            let server = &mut connected.server;
+            tls::relay(client, server, settings.idle_limit, &mut connected.closed).await
+        }
+    };
     counters
         .client_to_server_bytes
         .fetch_add(outcome.client_to_server, Ordering::Relaxed);
@@ -98,7 +107,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
 /// A session ready to forward, and what lives as long as it.
 struct Established {
     _slot: Slot,
-    client: TcpStream,
+    client: ClientStream,
     connected: Connected,
 }
 
@@ -154,6 +163,16 @@ async fn establish(
         access.termination = Some(Termination::SetupFailed(error.to_string()));
         return None;
     }
+    let terminator = settings.tls.as_ref();
+    let (client, client_data) = match ClientStream::establish(terminator, client, client_data).await
+    {
+        Ok(established) => established,
+        Err(error) => {
+            debug!(vip = %settings.name, %peer, %error, "TLS handshake failed");
+            access.termination = Some(Termination::SetupFailed(error.to_string()));
+            return None;
+        }
+    };
     let Some(mut connected) = connect(shared, addresses).await else {
         Counters::bump(&counters.no_server);
         access.termination = Some(Termination::NoServer);

@@ -279,3 +279,45 @@ async fn an_upload_slower_than_the_server_timeout_still_gets_its_response() {
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     service.stop().await;
 }
+
+#[tokio::test]
+async fn maintenance_cuts_a_response_in_flight_and_sends_new_requests_elsewhere() {
+    // A server that starts a long response and then stalls.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stalling = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 1024];
+                let _ = stream.read(&mut buffer).await;
+                let head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nstarted";
+                stream.write_all(head).await.unwrap();
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            });
+        }
+    });
+    let healthy = Nginx::start("two", "");
+    let mut vip = http_vip(&[stalling, healthy.address]);
+    vip.scheduler = lb_core::model::SchedulerKind::First;
+    let service = Service::start(vip).unwrap();
+    let address = service.local_addrs()[0];
+    let mut client = TcpStream::connect(address).await.unwrap();
+    client
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut start = vec![0u8; 64];
+    let read = client.read(&mut start).await.unwrap();
+    assert!(String::from_utf8_lossy(&start[..read]).starts_with("HTTP/1.1 200"));
+    service
+        .set_admin_state(ServerId(1), lb_core::model::AdminState::Maintenance)
+        .unwrap();
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut rest))
+        .await
+        .expect("the response in flight was not cut")
+        .ok();
+    let reply = get(address, "/", "").await;
+    assert_eq!(field(&reply.body, "name"), "two");
+    service.stop().await;
+}

@@ -51,11 +51,20 @@ impl Nginx {
         }
     }
 
-    /// Kills the master and its worker at once (SIGKILL), like a server that loses power.
+    /// Kills the master and its worker at once (SIGKILL), like a server that loses power:
+    /// one `kill` for all of them, since a running master respawns a killed worker and a
+    /// worker orphaned by a killed master goes on serving on the port.
     pub fn kill(&mut self) {
         let parent = self.process.pid().to_string();
-        let _ = Command::new("pkill")
-            .args(["-KILL", "-P", &parent])
+        let workers = Command::new("pgrep")
+            .args(["-P", &parent])
+            .output()
+            .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+            .unwrap_or_default();
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(&parent)
+            .args(workers.split_whitespace())
             .status();
         self.process.kill();
     }

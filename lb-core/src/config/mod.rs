@@ -30,7 +30,7 @@
 //! ```
 //!
 //! Each table's keys and defaults are listed in its module: `vip` (and what `[defaults]` may
-//! set), `check`, `persistence`, `servers`, `transport`, `http`. Durations read like `500ms`, `10s`,
+//! set), `check`, `persistence`, `servers`, `transport`, `http`, `tls`. Durations read like `500ms`, `10s`,
 //! `2m`, `1h30m` ([`crate::model::parse_duration`]). Servers get their
 //! [`crate::model::ServerId`] from their order within the VIP: `#0`, `#1`, `#2`...
 //!
@@ -48,6 +48,7 @@ mod persistence;
 mod reader;
 mod servers;
 mod suggest;
+mod tls;
 mod transport;
 mod vip;
 mod write;

@@ -6,7 +6,7 @@
 //! list. A VIP's mode defaults to `tcp` and its scheduler to `round-robin`.
 
 use super::reader::{Field, Layered, Reader, Table, U32, UNREADABLE_ADDRESS};
-use super::{check, http, persistence, servers, transport};
+use super::{check, http, persistence, servers, tls, transport};
 use crate::model::{Mode, Persistence, SchedulerKind, Vip};
 
 /// The keys `[defaults]` may set, which every VIP inherits.
@@ -23,7 +23,7 @@ const INHERITED_KEYS: [&str; 9] = [
 ];
 
 /// The keys only a VIP sets.
-const OWN_KEYS: [&str; 8] = [
+const OWN_KEYS: [&str; 9] = [
     "name",
     "listen",
     "mode",
@@ -32,6 +32,7 @@ const OWN_KEYS: [&str; 8] = [
     "shutdown_sessions_on_down",
     "servers",
     "http",
+    "tls",
 ];
 
 /// Both modes, in documentation order.
@@ -127,6 +128,9 @@ pub(super) fn vip(reader: &mut Reader, field: &Field<'_>, defaults: Option<&Defa
     transport::read(reader, &table, &mut vip);
     if let Some(field) = table.get("http") {
         vip.http = http::read(reader, &field);
+    }
+    if let Some(field) = table.get("tls") {
+        vip.tls = tls::read(reader, &field, vip.mode);
     }
     vip
 }

@@ -5,7 +5,7 @@
 //! `persistence`, `check`, keep-alive tables and servers are inline tables, one server per
 //! line. Script steps are written as text; bytes that are not UTF-8 cannot be written in TOML
 //! and are replaced by U+FFFD;
-//! likewise a `token_file` path that is not UTF-8.
+//! likewise a `token_file` or certificate path that is not UTF-8.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -16,8 +16,8 @@ use super::check::initial_name;
 use super::reader::UNREADABLE_ADDRESS;
 use crate::model::{
     Check, CheckKind, Config, Global, HeaderRule, HttpCheck, HttpOptions, KeepAlive, Mode,
-    PathMatch, Persistence, RedirectTarget, SchedulerKind, ScriptStep, Server, StatusRange, Vip,
-    format_duration,
+    PathMatch, Persistence, RedirectTarget, SchedulerKind, ScriptStep, Server, StatusRange,
+    TlsSettings, Vip, format_duration,
 };
 
 /// The configuration as TOML that [`super::parse`] reads back to an equal `Config`.
@@ -121,6 +121,9 @@ fn vip(vip: &Vip) -> Entries {
     if vip.http != HttpOptions::default() {
         entries.raw("http", http(&vip.http).inline());
     }
+    if let Some(settings) = &vip.tls {
+        entries.raw("tls", tls(settings, vip.mode).inline());
+    }
     let servers: Vec<String> = vip
         .servers
         .iter()
@@ -214,6 +217,26 @@ fn http(http: &HttpOptions) -> Entries {
         entries.raw("redirect", list(redirects.collect()));
     }
     entries
+}
+
+fn tls(tls: &TlsSettings, mode: Mode) -> Entries {
+    let mut entries = Entries::default();
+    let certificates = tls.certificates.iter().map(|paths| {
+        let mut entries = Entries::default();
+        entries.text("cert", &paths.cert.to_string_lossy());
+        entries.text("key", &paths.key.to_string_lossy());
+        entries.inline()
+    });
+    entries.raw("certificates", array(certificates));
+    if tls.alpn != TlsSettings::default_alpn(mode) {
+        entries.raw("alpn", array(tls.alpn.iter().map(|p| p.to_toml_value())));
+    }
+    entries
+}
+
+/// `[a, b, ...]` of values already TOML-encoded.
+fn array(items: impl Iterator<Item = String>) -> String {
+    format!("[{}]", items.collect::<Vec<_>>().join(", "))
 }
 
 fn header_rule(rule: &HeaderRule) -> Entries {

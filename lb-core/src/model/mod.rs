@@ -9,6 +9,7 @@ mod duration;
 mod http;
 mod network;
 mod server;
+mod tls;
 mod validate;
 mod vip;
 
@@ -19,6 +20,7 @@ pub use http::{
 };
 pub use network::{KeepAlive, Network, NetworkParseError, ProxyVersion};
 pub use server::{AdminState, Health, MAX_WEIGHT, Server, ServerId};
+pub use tls::{CertificatePaths, TlsSettings};
 pub(crate) use validate::out_of_range;
 pub use validate::{ValidationError, validate};
 pub use vip::{Admin, Config, Global, Mode, Persistence, SchedulerKind, Timeouts, Vip};

@@ -10,7 +10,8 @@
 //! VIP, unique server names and ids within a VIP, weights within `0..=MAX_WEIGHT`, names made of
 //! letters, digits, `-`, `_` and `.` (they appear in admin API paths), cookie persistence only on
 //! `http` VIPs, positive rise, fall, connection caps and table sizes, netmasks within the
-//! address length, a check port other than 0, and no zero duration where zero makes no sense
+//! address length, a check port other than 0, TLS with at least one certificate whose files are
+//! named and ALPN names of 1 to 255 bytes, and no zero duration where zero makes no sense
 //! (every timeout and interval except `queue_timeout`, where zero means "do not queue").
 
 use std::collections::HashMap;
@@ -18,7 +19,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::{Check, CheckKind, Config, MAX_WEIGHT, Mode, Persistence, ScriptStep, Vip};
+use super::{
+    Check, CheckKind, Config, MAX_WEIGHT, Mode, Persistence, ScriptStep, TlsSettings, Vip,
+};
 
 /// One semantic problem of a configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +80,9 @@ fn vip_settings(report: &mut Report, path: &str, vip: &Vip) {
     servers(report, path, vip);
     persistence(report, &format!("{path}.persistence"), vip);
     check(report, &format!("{path}.check"), &vip.check);
+    if let Some(tls) = &vip.tls {
+        self::tls(report, &format!("{path}.tls"), tls);
+    }
     let timeouts = &vip.timeouts;
     for (key, value) in [
         ("connect_timeout", timeouts.connect),
@@ -100,6 +106,33 @@ fn vip_settings(report: &mut Report, path: &str, vip: &Vip) {
             if keepalive.count == 0 {
                 report.push(format!("{path}.{key}.count"), "must be at least 1");
             }
+        }
+    }
+}
+
+fn tls(report: &mut Report, path: &str, tls: &TlsSettings) {
+    if tls.certificates.is_empty() {
+        report.push(
+            format!("{path}.certificates"),
+            "needs at least one certificate",
+        );
+    }
+    for (index, paths) in tls.certificates.iter().enumerate() {
+        for (key, file) in [("cert", &paths.cert), ("key", &paths.key)] {
+            if file.as_os_str().is_empty() {
+                report.push(
+                    format!("{path}.certificates[{index}].{key}"),
+                    "names no file",
+                );
+            }
+        }
+    }
+    for (index, protocol) in tls.alpn.iter().enumerate() {
+        if protocol.is_empty() || protocol.len() > 255 {
+            report.push(
+                format!("{path}.alpn[{index}]"),
+                "a protocol name is 1 to 255 bytes",
+            );
         }
     }
 }

@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Check, HttpOptions, KeepAlive, Network, ProxyVersion, Server};
+use super::{Check, HttpOptions, KeepAlive, Network, ProxyVersion, Server, TlsSettings};
 
 /// A whole configuration: global settings, the admin listener and every VIP.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -268,6 +268,8 @@ pub struct Vip {
     pub server_keepalive: Option<KeepAlive>,
     /// What `http` VIPs do beyond forwarding (default: see [`HttpOptions`]).
     pub http: HttpOptions,
+    /// TLS termination on the listen addresses (default: none, cleartext).
+    pub tls: Option<TlsSettings>,
 }
 
 impl Vip {
@@ -291,6 +293,7 @@ impl Vip {
             client_keepalive: None,
             server_keepalive: None,
             http: HttpOptions::default(),
+            tls: None,
         }
     }
 

@@ -158,8 +158,12 @@ impl HealthChecks {
             .map(|w| w.machine.health())
     }
 
-    /// Stops every check task and waits for them.
+    /// Stops every check task and waits for them; their probe durations leave the metrics.
     pub async fn stop(mut self) {
+        let vip = self.context.service.name();
+        for watched in self.context.machines().values() {
+            self.context.durations.forget(vip, &watched.name);
+        }
         let tasks: Vec<JoinHandle<()>> = self
             .probes
             .drain()

@@ -20,6 +20,7 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::time::Sleep;
 
+use super::access::HttpAccess;
 use super::{BoxError, ProxyBody};
 
 /// What runs when a body has been read to its end.
@@ -34,6 +35,7 @@ pub(crate) struct Relay {
     stall: Option<Pin<Box<Sleep>>>,
     closed: Option<Closed>,
     on_end: Option<OnEnd>,
+    access: Option<HttpAccess>,
     _held: Option<Box<dyn Any + Send>>,
 }
 
@@ -46,6 +48,7 @@ impl Relay {
             stall: None,
             closed: None,
             on_end: None,
+            access: None,
             _held: None,
         }
     }
@@ -59,6 +62,13 @@ impl Relay {
     /// Runs `on_end` once the body has been read to its end.
     pub(crate) fn on_end(mut self, on_end: OnEnd) -> Self {
         self.on_end = Some(on_end);
+        self
+    }
+
+    /// Counts the body's bytes into `access`, whose line is written when the body is dropped.
+    pub(crate) fn logging(mut self, mut access: HttpAccess) -> Self {
+        access.termination = "aborted";
+        self.access = Some(access);
         self
     }
 
@@ -76,6 +86,9 @@ impl Relay {
     fn ended(&mut self) {
         if let Some(on_end) = self.on_end.take() {
             on_end();
+        }
+        if let Some(access) = &mut self.access {
+            access.termination = "finished";
         }
     }
 }
@@ -103,6 +116,10 @@ impl Body for Relay {
                         Poll::Ready(None)
                     }
                     Some(frame) => {
+                        if let (Some(access), Ok(frame)) = (&mut this.access, &frame) {
+                            let length = frame.data_ref().map_or(0, Bytes::len);
+                            access.bytes_out += length as u64;
+                        }
                         if this.inner.is_end_stream() {
                             this.ended();
                         }

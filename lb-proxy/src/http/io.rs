@@ -1,10 +1,12 @@
 //! The client side of an HTTP connection as hyper sees it: every byte read passes the
 //! [`RequestGuard`] first, and writes that stall longer than the client timeout fail.
 //!
-//! On a refusal the error response (400 or 431, `Connection: close`) is written straight to
-//! the socket, the read fails so hyper drops the connection without dispatching anything read
-//! in the same call, and the violation is kept for the caller's log line. The socket is shared
-//! (`Arc`) so that the caller can still close it gracefully once hyper is done with it.
+//! The stream under it is a cleartext socket ([`SharedSocket`]) or a TLS session. On a
+//! refusal the error response (400 or 431, `Connection: close`) is written to the stream at
+//! once (best effort), the read fails so hyper drops the connection without dispatching
+//! anything read in the same call, and the violation is kept for the caller's log line. The
+//! cleartext socket is shared (`Arc`) so that the caller can still close it gracefully once
+//! hyper is done with it.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -30,21 +32,21 @@ thread_local! {
 /// Most bytes read from a client at once.
 const SCRATCH_SIZE: usize = 16 * 1024;
 
-/// A guarded client connection.
+/// A guarded client connection over `S`.
 #[derive(Debug)]
-pub(crate) struct ClientIo {
-    stream: Arc<TcpStream>,
+pub(crate) struct ClientIo<S> {
+    stream: S,
     guard: RequestGuard,
     refused: Arc<OnceLock<Violation>>,
     write_limit: Duration,
     write_stall: Option<Pin<Box<Sleep>>>,
 }
 
-impl ClientIo {
+impl<S: AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
     /// Wraps `stream`; a refusal is recorded in `refused`; a write stalled longer than
     /// `write_limit` fails.
     pub(crate) fn new(
-        stream: Arc<TcpStream>,
+        stream: S,
         guard: RequestGuard,
         refused: Arc<OnceLock<Violation>>,
         write_limit: Duration,
@@ -58,23 +60,30 @@ impl ClientIo {
         }
     }
 
-    /// The socket, for tunnelling after an upgrade.
-    pub(crate) fn stream(&self) -> &Arc<TcpStream> {
-        &self.stream
+    /// The stream, for tunnelling after an upgrade.
+    pub(crate) fn into_stream(self) -> S {
+        self.stream
     }
 
-    fn refuse(&self, violation: Violation) -> io::Error {
+    fn refuse(&mut self, cx: &mut Context<'_>, violation: Violation) -> io::Error {
         let _ = self.refused.set(violation);
-        // Best effort: the socket's send buffer is empty or nearly so at this point.
-        let _ = self.stream.try_write(&refusal_bytes(violation));
+        // Best effort: the stream's send buffer is empty or nearly so at this point.
+        let stream = Pin::new(&mut self.stream);
+        if let Poll::Ready(Ok(_)) = stream.poll_write(cx, &refusal_bytes(violation)) {
+            let _ = Pin::new(&mut self.stream).poll_flush(cx);
+        }
         io::Error::new(io::ErrorKind::InvalidData, violation.reason())
     }
 
-    /// Waits for the socket to take bytes, failing once it has stalled for the limit.
-    fn poll_writable(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.stream.poll_write_ready(cx)?.is_ready() {
+    /// Passes on a finished write; a pending one fails once it has stalled for the limit.
+    fn stalled<T>(
+        &mut self,
+        written: Poll<io::Result<T>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<T>> {
+        if written.is_ready() {
             self.write_stall = None;
-            return Poll::Ready(Ok(()));
+            return written;
         }
         let limit = self.write_limit;
         let stall = self
@@ -85,42 +94,97 @@ impl ClientIo {
     }
 }
 
-impl AsyncRead for ClientIo {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ClientIo<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        loop {
-            ready!(this.stream.poll_read_ready(cx))?;
-            let outcome = SCRATCH.with_borrow_mut(|scratch| {
-                let room = buf.remaining().min(scratch.len());
-                let read = this.stream.try_read(&mut scratch[..room])?;
-                match this.guard.feed(&scratch[..read]) {
-                    Ok(()) => buf.put_slice(&scratch[..read]),
-                    Err(violation) => return Err(this.refuse(violation)),
-                }
-                Ok(())
-            });
-            match outcome {
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                outcome => return Poll::Ready(outcome),
+        SCRATCH.with_borrow_mut(|scratch| {
+            let room = buf.remaining().min(scratch.len());
+            let mut read = ReadBuf::new(&mut scratch[..room]);
+            ready!(Pin::new(&mut this.stream).poll_read(cx, &mut read))?;
+            let bytes = read.filled();
+            match this.guard.feed(bytes) {
+                Ok(()) => buf.put_slice(bytes),
+                Err(violation) => return Poll::Ready(Err(this.refuse(cx, violation))),
             }
-        }
+            Poll::Ready(Ok(()))
+        })
     }
 }
 
-impl AsyncWrite for ClientIo {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bytes: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        let written = Pin::new(&mut this.stream).poll_write(cx, bytes);
+        this.stalled(written, cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        slices: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.stream).poll_write_vectored(cx, slices);
+        this.stalled(written, cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let flushed = Pin::new(&mut this.stream).poll_flush(cx);
+        this.stalled(flushed, cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// A cleartext client socket shared with the caller, which closes it gracefully after a
+/// refusal and splices it in tunnels.
+#[derive(Debug, Clone)]
+pub(crate) struct SharedSocket(pub(crate) Arc<TcpStream>);
+
+impl AsyncRead for SharedSocket {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         loop {
-            ready!(this.poll_writable(cx))?;
-            match this.stream.try_write(bytes) {
+            ready!(self.0.poll_read_ready(cx))?;
+            match self.0.try_read(buf.initialize_unfilled()) {
+                Ok(read) => {
+                    buf.advance(read);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                Err(error) => return Poll::Ready(Err(error)),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for SharedSocket {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bytes: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.0.poll_write_ready(cx))?;
+            match self.0.try_write(bytes) {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
                 written => return Poll::Ready(written),
             }
@@ -132,10 +196,9 @@ impl AsyncWrite for ClientIo {
         cx: &mut Context<'_>,
         slices: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
         loop {
-            ready!(this.poll_writable(cx))?;
-            match this.stream.try_write_vectored(slices) {
+            ready!(self.0.poll_write_ready(cx))?;
+            match self.0.try_write_vectored(slices) {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
                 written => return Poll::Ready(written),
             }
@@ -151,7 +214,7 @@ impl AsyncWrite for ClientIo {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let shut = socket2::SockRef::from(&*self.stream).shutdown(std::net::Shutdown::Write);
+        let shut = socket2::SockRef::from(&*self.0).shutdown(std::net::Shutdown::Write);
         Poll::Ready(shut.or_else(|e| match e.kind() {
             io::ErrorKind::NotConnected => Ok(()),
             _ => Err(e),

@@ -1,5 +1,7 @@
-//! HTTP mode: HTTP/1.1 and cleartext HTTP/2 (prior knowledge) reverse proxying on hyper,
-//! with a keep-alive pool of HTTP/1.1 connections to servers.
+//! HTTP mode: HTTP/1.1 and HTTP/2 reverse proxying on hyper, with a keep-alive pool of
+//! HTTP/1.1 connections to servers. In cleartext HTTP/2 is spoken with prior knowledge; on a
+//! VIP with TLS ([`crate::tls`]) ALPN chooses (`h2`, else HTTP/1.1), servers are told the
+//! client used https and the persistence cookie is `Secure`.
 //!
 //! Per client connection ([`serve`]): admission under the caps (as in TCP mode), then the
 //! protocol ([`preface`]): hyper's HTTP/1.1 server over a [guarded](guard) socket ([`io`]) so
@@ -23,6 +25,7 @@
 //! (the error response is written, the socket shut down and drained for a second so that the
 //! client reads it) or the service stopping.
 
+mod access;
 mod body;
 mod cookie;
 mod forwarded;
@@ -43,21 +46,24 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
+use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
-use hyper::service::service_fn;
+use hyper::service::{HttpService, service_fn};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use lb_core::model::{Network, Vip};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
 use crate::connect::tune;
+use crate::generation::Settings;
 use crate::limits::Refused;
 use crate::service::Shared;
 use crate::sessions::CloseSignal;
 use crate::stats::Counters;
 use cookie::CookiePersistence;
-use guard::{GuardLimits, RequestGuard};
-use io::ClientIo;
+use guard::{GuardLimits, RequestGuard, Violation};
+use io::{ClientIo, SharedSocket};
 use preface::{Protocol, sniff};
 use proxy::Client;
 use rules::Rules;
@@ -139,50 +145,123 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
         }
     });
     let mut stopped = shared.sessions.subscribe_all();
-    let protocol = tokio::select! {
-        sniffed = tokio::time::timeout(settings.timeouts.http_request, sniff(&client)) => sniffed,
-        () = stopped.closed() => return,
-    };
-    let served = match protocol {
-        Ok(Ok(Protocol::Http1)) => {
-            let stream = Arc::new(client);
-            let refused = Arc::new(OnceLock::new());
-            let io = ClientIo::new(
-                Arc::clone(&stream),
-                RequestGuard::new(guard),
-                Arc::clone(&refused),
-                settings.timeouts.client,
-            );
-            let connection = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(settings.timeouts.http_request)
-                .max_headers(guard.max_fields)
-                .serve_connection(TokioIo::new(io), service)
-                .with_upgrades();
-            let served = until_stopped(connection, &mut stopped).await;
-            if let Some(violation) = refused.get() {
-                counters.count_response(violation.status());
-                warn!(vip = %settings.name, %peer, status = violation.status(), reason = violation.reason(), "request refused");
-                linger(&stream).await;
+    let served = match &settings.tls {
+        None => {
+            let protocol = tokio::select! {
+                sniffed = tokio::time::timeout(settings.timeouts.http_request, sniff(&client)) => sniffed,
+                () = stopped.closed() => return,
+            };
+            match protocol {
+                Ok(Ok(Protocol::Http1)) => {
+                    let stream = Arc::new(client);
+                    let refused = Arc::new(OnceLock::new());
+                    let io = ClientIo::new(
+                        SharedSocket(Arc::clone(&stream)),
+                        RequestGuard::new(guard),
+                        Arc::clone(&refused),
+                        settings.timeouts.client,
+                    );
+                    let served = http1_over(io, service, settings, guard, &mut stopped).await;
+                    if refusal_logged(&refused, &shared, peer) {
+                        linger(&stream).await;
+                    }
+                    served
+                }
+                Ok(Ok(Protocol::Http2)) => {
+                    http2_over(client, service, settings, guard, &mut stopped).await
+                }
+                Ok(Ok(Protocol::Closed)) | Ok(Err(_)) | Err(_) => Ok(()),
             }
-            served
         }
-        Ok(Ok(Protocol::Http2)) => {
-            let connection = http2::Builder::new(TokioExecutor::new())
-                .timer(TokioTimer::new())
-                .max_concurrent_streams(H2_MAX_STREAMS)
-                .max_header_list_size(guard.max_head as u32)
-                .keep_alive_interval(settings.timeouts.client)
-                .serve_connection(TokioIo::new(client), service);
-            until_stopped(connection, &mut stopped).await
+        Some(terminator) => {
+            let accepted = tokio::select! {
+                accepted = terminator.accept(client) => accepted,
+                () = stopped.closed() => return,
+            };
+            let client = match accepted {
+                Ok(client) => client,
+                Err(error) => {
+                    debug!(vip = %settings.name, %peer, %error, "TLS handshake failed");
+                    return;
+                }
+            };
+            if client.get_ref().1.alpn_protocol() == Some(b"h2") {
+                http2_over(client, service, settings, guard, &mut stopped).await
+            } else {
+                let refused = Arc::new(OnceLock::new());
+                let io = ClientIo::new(
+                    client,
+                    RequestGuard::new(guard),
+                    Arc::clone(&refused),
+                    settings.timeouts.client,
+                );
+                let served = http1_over(io, service, settings, guard, &mut stopped).await;
+                refusal_logged(&refused, &shared, peer);
+                served
+            }
         }
-        Ok(Ok(Protocol::Closed)) | Ok(Err(_)) | Err(_) => Ok(()),
     };
     match served {
         Ok(()) => {}
         Err(Some(error)) => debug!(vip = %settings.name, %peer, %error, "client connection ended"),
         Err(None) => Counters::bump(&counters.closed_by_admin),
     }
+}
+
+/// A client connection with TLS terminated.
+pub(crate) type TlsClient = tokio_rustls::server::TlsStream<TcpStream>;
+
+/// Serves HTTP/1.1 on the guarded `io` until the connection ends or the service stops.
+async fn http1_over<S, Svc>(
+    io: ClientIo<S>,
+    service: Svc,
+    settings: &Settings,
+    guard: GuardLimits,
+    stopped: &mut CloseSignal,
+) -> Result<(), Option<hyper::Error>>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    Svc: HttpService<Incoming, ResBody = ProxyBody, Error = Infallible>,
+{
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(settings.timeouts.http_request)
+        .max_headers(guard.max_fields)
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    until_stopped(connection, stopped).await
+}
+
+/// Serves HTTP/2 on `io` until the connection ends or the service stops.
+async fn http2_over<S, Svc>(
+    io: S,
+    service: Svc,
+    settings: &Settings,
+    guard: GuardLimits,
+    stopped: &mut CloseSignal,
+) -> Result<(), Option<hyper::Error>>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    Svc: HttpService<Incoming, ResBody = ProxyBody, Error = Infallible>,
+    Svc::Future: Send + 'static,
+{
+    let connection = http2::Builder::new(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(H2_MAX_STREAMS)
+        .max_header_list_size(guard.max_head as u32)
+        .keep_alive_interval(settings.timeouts.client)
+        .serve_connection(TokioIo::new(io), service);
+    until_stopped(connection, stopped).await
+}
+
+/// Counts and logs the refusal of the guard, if it refused; answers whether it did.
+fn refusal_logged(refused: &OnceLock<Violation>, shared: &Shared, peer: SocketAddr) -> bool {
+    let Some(violation) = refused.get() else {
+        return false;
+    };
+    shared.counters.count_response(violation.status());
+    warn!(vip = %shared.settings.name, %peer, status = violation.status(), reason = violation.reason(), "request refused");
+    true
 }
 
 /// Runs `connection` until it ends (`Err(Some)` if it failed) or the service stops

@@ -18,6 +18,7 @@ use hyper::body::{Body, Incoming};
 use tokio::sync::watch;
 use tracing::warn;
 
+use super::access::HttpAccess;
 use super::body::Relay;
 use super::forwarded::{self, Hop};
 use super::headers::{is_upgrade, strip_hop_by_hop};
@@ -59,7 +60,7 @@ impl Client {
         let hop = Hop {
             client: peer,
             local,
-            tls: false,
+            tls: shared.settings.tls.is_some(),
             trusted,
         };
         Client { shared, vip, hop }
@@ -74,11 +75,18 @@ impl Client {
     pub(crate) async fn handle(&self, mut request: Request<Incoming>) -> Response<ProxyBody> {
         let settings = &self.shared.settings;
         let rules = &self.vip.rules;
+        let mut access = HttpAccess::received(
+            &self.shared,
+            self.hop.client,
+            request.method(),
+            request.uri(),
+        );
         if let Some(host) = authority_host(request.uri()) {
             // RFC 9112 section 3.2.2: an absolute-form target's authority replaces `Host`.
             request.headers_mut().insert(header::HOST, host);
         }
         if let Some(redirect) = rules.redirect(request.uri(), request.headers()) {
+            access.answered(None, redirect.status());
             return redirect;
         }
         let upgrade = is_upgrade(request.headers());
@@ -132,7 +140,8 @@ impl Client {
                         }
                         _ => Some(open),
                     };
-                    let mut response = self.respond(&target, response, sender, held);
+                    access.answered(Some(&target), response.status());
+                    let mut response = self.respond(&target, response, sender, held, access);
                     if let (Some(cookie), Some(visit)) = (&self.vip.cookie, &visit) {
                         cookie.on_response(visit, target.id, response.headers_mut(), self.hop.tls);
                     }
@@ -153,26 +162,30 @@ impl Client {
                 Err(failure) => failure,
             };
             let server = self.shared.server_name(&target);
-            return match failure {
+            let status = match failure {
                 Failure::TimedOut => {
                     warn!(vip = %settings.name, %server, "server timeout: 504");
-                    status_response(StatusCode::GATEWAY_TIMEOUT)
+                    StatusCode::GATEWAY_TIMEOUT
                 }
                 Failure::Broken(error) => {
                     warn!(vip = %settings.name, %server, %error, "server failed: 502");
-                    status_response(StatusCode::BAD_GATEWAY)
+                    StatusCode::BAD_GATEWAY
                 }
                 Failure::NotSent(..) => unreachable!("retried above"),
             };
+            access.answered(Some(&target), status);
+            return status_response(status);
         }
         Counters::bump(&self.shared.counters.no_server);
-        if tried {
+        let status = if tried {
             warn!(vip = %settings.name, client = %self.hop.client, "every server attempt failed: 502");
-            status_response(StatusCode::BAD_GATEWAY)
+            StatusCode::BAD_GATEWAY
         } else {
             warn!(vip = %settings.name, client = %self.hop.client, "no server usable: 503");
-            status_response(StatusCode::SERVICE_UNAVAILABLE)
-        }
+            StatusCode::SERVICE_UNAVAILABLE
+        };
+        access.answered(None, status);
+        status_response(status)
     }
 
     /// Sends `request` to `target` on a kept-alive connection, else on a new one.
@@ -240,21 +253,24 @@ impl Client {
         }
     }
 
-    /// The client's response: hop-by-hop fields removed, the body relayed, the server
-    /// connection back to the pool once the body has been read.
+    /// The client's response: hop-by-hop fields removed, the body relayed (its access line
+    /// written when it ends), the server connection back to the pool once it has been read.
     fn respond(
         &self,
         target: &Target,
         response: Response<Incoming>,
         sender: Sender,
         open: Option<OpenConnection>,
+        access: HttpAccess,
     ) -> Response<ProxyBody> {
         let (mut parts, body) = response.into_parts();
         let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
         strip_hop_by_hop(&mut parts.headers, switching);
         let upstreams = Arc::clone(&self.vip.upstreams);
         let address = target.address;
-        let mut relay = Relay::new(body, self.shared.settings.timeouts.server).holding(open);
+        let mut relay = Relay::new(body, self.shared.settings.timeouts.server)
+            .holding(open)
+            .logging(access);
         if !switching {
             if relay.is_end_stream() {
                 upstreams.give_back(address, sender);

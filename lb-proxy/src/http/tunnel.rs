@@ -1,6 +1,7 @@
 //! Upgraded connections (WebSocket, noVNC consoles): once the server answers 101, the client
 //! and server sockets are joined and bytes are copied both ways by the TCP forwarding engine
-//! ([`crate::forward`]: splice, half-close honoured) under the tunnel timeout; the server's
+//! ([`crate::forward`]: splice, half-close honoured), or through buffers for a TLS client
+//! ([`crate::tls::relay`]), under the tunnel timeout; the server's
 //! session signal closes the tunnel (maintenance, down with `shutdown_sessions_on_down`).
 //! Bytes either side had sent past the 101 exchange are passed on first. The tunnel counts as
 //! a connection open to its server until it ends.
@@ -13,10 +14,12 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tracing::debug;
 
-use super::io::ClientIo;
+use super::TlsClient;
+use super::io::{ClientIo, SharedSocket};
 use crate::forward::{Transfer, forward};
 use crate::selection::OpenConnection;
 use crate::sessions::CloseSignal;
+use crate::tls;
 
 /// Joins the two sides of an accepted upgrade until the tunnel ends.
 pub(crate) async fn tunnel(
@@ -30,36 +33,57 @@ pub(crate) async fn tunnel(
         debug!("upgrade abandoned before the tunnel was set up");
         return;
     };
-    let (Some(client), Some(server)) = (take::<ClientIo>(client), take::<TcpStream>(server)) else {
-        debug!("upgraded connection of an unexpected kind");
+    let Ok((mut server_stream, server_early)) = take::<TcpStream>(server) else {
+        debug!("upgraded server connection of an unexpected kind");
         return;
     };
-    let (client_io, client_early) = client;
-    let (mut server_stream, server_early) = server;
-    let client_stream = client_io.stream();
-    if server_stream.write_all(&client_early).await.is_err()
-        || write_all(client_stream, &server_early).await.is_err()
-    {
-        return;
-    }
-    let outcome = forward(
-        client_stream,
-        &server_stream,
-        Transfer::Splice,
-        idle_limit,
-        &mut closed,
-    )
-    .await;
+    let outcome = match take::<ClientIo<SharedSocket>>(client) {
+        Ok((client_io, client_early)) => {
+            let client_stream = client_io.into_stream().0;
+            if server_stream.write_all(&client_early).await.is_err()
+                || write_all(&client_stream, &server_early).await.is_err()
+            {
+                return;
+            }
+            forward(
+                &client_stream,
+                &server_stream,
+                Transfer::Splice,
+                idle_limit,
+                &mut closed,
+            )
+            .await
+        }
+        Err(client) => {
+            let Ok((client_io, client_early)) = take::<ClientIo<TlsClient>>(client) else {
+                debug!("upgraded client connection of an unexpected kind");
+                return;
+            };
+            let mut client_stream = client_io.into_stream();
+            if server_stream.write_all(&client_early).await.is_err()
+                || client_stream.write_all(&server_early).await.is_err()
+            {
+                return;
+            }
+            tls::relay(
+                &mut client_stream,
+                &mut server_stream,
+                idle_limit,
+                &mut closed,
+            )
+            .await
+        }
+    };
     debug!(end = ?outcome.end, up = outcome.client_to_server, down = outcome.server_to_client, "tunnel ended");
 }
 
-/// The socket under an upgraded connection and the bytes read past the upgrade.
-fn take<T>(upgraded: Upgraded) -> Option<(T, bytes::Bytes)>
+/// The stream under an upgraded connection and the bytes read past the upgrade.
+fn take<T>(upgraded: Upgraded) -> Result<(T, bytes::Bytes), Upgraded>
 where
     TokioIo<T>: hyper::rt::Read + hyper::rt::Write + Unpin + 'static,
 {
-    let parts = upgraded.downcast::<TokioIo<T>>().ok()?;
-    Some((parts.io.into_inner(), parts.read_buf))
+    let parts = upgraded.downcast::<TokioIo<T>>()?;
+    Ok((parts.io.into_inner(), parts.read_buf))
 }
 
 async fn write_all(stream: &TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {

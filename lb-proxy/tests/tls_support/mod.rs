@@ -1,0 +1,154 @@
+//! Certificates made by rcgen for the TLS tests (a CA and leaves it signs, written as PEM
+//! files), and a TLS client that trusts that CA.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use lb_core::model::{CertificatePaths, Mode, TlsSettings};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+/// A certificate authority that issues leaf certificates.
+pub struct Authority {
+    certificate: rcgen::Certificate,
+    key: KeyPair,
+}
+
+/// A leaf certificate written to disk.
+pub struct Leaf {
+    pub paths: CertificatePaths,
+    pub der: CertificateDer<'static>,
+}
+
+impl Authority {
+    pub fn new() -> Authority {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "lb test CA");
+        let certificate = params.self_signed(&key).unwrap();
+        Authority { certificate, key }
+    }
+
+    /// A leaf for `names`, written as `<file>.pem` and `<file>.key` in `dir`.
+    pub fn issue(&self, dir: &Path, file: &str, names: &[&str]) -> Leaf {
+        let key = KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|name| name.to_string()).collect();
+        let leaf = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &self.certificate, &self.key)
+            .unwrap();
+        let paths = CertificatePaths {
+            cert: dir.join(format!("{file}.pem")),
+            key: dir.join(format!("{file}.key")),
+        };
+        std::fs::write(&paths.cert, leaf.pem()).unwrap();
+        std::fs::write(&paths.key, key.serialize_pem()).unwrap();
+        Leaf {
+            paths,
+            der: leaf.der().clone(),
+        }
+    }
+
+    /// A client configuration trusting this CA and offering `alpn`.
+    pub fn client(&self, alpn: &[&str]) -> TlsConnector {
+        let mut roots = RootCertStore::empty();
+        roots.add(self.certificate.der().clone()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+        TlsConnector::from(Arc::new(config))
+    }
+}
+
+/// TLS settings presenting `leaves`, the first the default, with `mode`'s ALPN.
+pub fn tls(leaves: &[&Leaf], mode: Mode) -> TlsSettings {
+    TlsSettings {
+        certificates: leaves.iter().map(|leaf| leaf.paths.clone()).collect(),
+        alpn: TlsSettings::default_alpn(mode),
+    }
+}
+
+/// A TLS connection to `address` asking for `name` by SNI.
+pub async fn connect(
+    connector: &TlsConnector,
+    address: SocketAddr,
+    name: &str,
+) -> std::io::Result<TlsStream<TcpStream>> {
+    let tcp = TcpStream::connect(address).await?;
+    let name = ServerName::try_from(name.to_owned()).unwrap();
+    connector.connect(name, tcp).await
+}
+
+/// The leaf certificate the server presented.
+pub fn presented(stream: &TlsStream<TcpStream>) -> CertificateDer<'static> {
+    let (_, session) = stream.get_ref();
+    session.peer_certificates().unwrap()[0].clone()
+}
+
+/// A client that accepts any certificate and offers no ALPN: to see which certificate the
+/// server picks for a name none of them carries.
+pub fn trusting_client() -> TlsConnector {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+        .with_no_client_auth();
+    TlsConnector::from(Arc::new(config))
+}
+
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.0.signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.0.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
