@@ -4,8 +4,8 @@
 //! Per VIP (label `vip`): `lb_vip_connections_total` (accepted), `lb_vip_connections_active`,
 //! `lb_vip_established_total`, `lb_vip_bytes_in_total` (client to server) and
 //! `lb_vip_bytes_out_total`, `lb_vip_queue_length`, `lb_vip_errors_total{kind}` (`queue_full`,
-//! `queue_timeout`, `bad_proxy_header`, `connect_failure`, `no_server`, `idle_timeout`,
-//! `closed_by_admin`, as in the JSON API), `lb_vip_http_responses_total{class}` (`1xx`..`5xx`, HTTP VIPs).
+//! `queue_timeout`, `bad_proxy_header`, `tls_handshake`, `connect_failure`, `no_server`,
+//! `idle_timeout`, `closed_by_admin`, as in the JSON API), `lb_vip_http_responses_total{class}` (`1xx`..`5xx`, HTTP VIPs).
 //! Per server (labels `vip`, `server`): `lb_server_up` (1 when checks pass), `lb_server_ready`
 //! (1 unless drained or in maintenance), `lb_server_weight`, `lb_server_connections_total`,
 //! `lb_server_connections_active`, `lb_server_bytes_in_total`, `lb_server_bytes_out_total`,
@@ -145,6 +145,7 @@ impl Families {
             ("queue_full", stats.queue_full),
             ("queue_timeout", stats.queue_timeouts),
             ("bad_proxy_header", stats.bad_proxy_headers),
+            ("tls_handshake", stats.tls_handshake_failures),
             ("connect_failure", stats.connect_failures),
             ("no_server", stats.no_server),
             ("idle_timeout", stats.idle_timeouts),

@@ -70,8 +70,15 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
             .await
         }
         ClientStream::Tls(client) => {
+            // Boxed: a plain TCP session's task should not be as large as the TLS relay.
             let server = &mut connected.server;
-            tls::relay(client, server, settings.idle_limit, &mut connected.closed).await
+            Box::pin(tls::relay(
+                client,
+                server,
+                settings.idle_limit,
+                &mut connected.closed,
+            ))
+            .await
         }
     };
     counters
@@ -168,6 +175,7 @@ async fn establish(
     {
         Ok(established) => established,
         Err(error) => {
+            Counters::bump(&counters.tls_handshake_failures);
             debug!(vip = %settings.name, %peer, %error, "TLS handshake failed");
             access.termination = Some(Termination::SetupFailed(error.to_string()));
             return None;

@@ -13,6 +13,7 @@ pub(crate) struct Counters {
     pub(crate) queue_full: AtomicU64,
     pub(crate) queue_timeouts: AtomicU64,
     pub(crate) bad_proxy_headers: AtomicU64,
+    pub(crate) tls_handshake_failures: AtomicU64,
     pub(crate) connect_failures: AtomicU64,
     pub(crate) no_server: AtomicU64,
     pub(crate) idle_timeouts: AtomicU64,
@@ -56,6 +57,8 @@ pub struct Stats {
     pub queue_timeouts: u64,
     /// Trusted clients closed for a missing or malformed PROXY header.
     pub bad_proxy_headers: u64,
+    /// Clients closed because their TLS handshake failed or timed out.
+    pub tls_handshake_failures: u64,
     /// Server connection attempts that failed (each retry counts).
     pub connect_failures: u64,
     /// Clients closed because no server could take them (none usable, or all failed).
@@ -101,6 +104,7 @@ impl Counters {
             queue_full: read(&self.queue_full),
             queue_timeouts: read(&self.queue_timeouts),
             bad_proxy_headers: read(&self.bad_proxy_headers),
+            tls_handshake_failures: read(&self.tls_handshake_failures),
             connect_failures: read(&self.connect_failures),
             no_server: read(&self.no_server),
             idle_timeouts: read(&self.idle_timeouts),

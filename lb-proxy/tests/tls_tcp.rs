@@ -102,6 +102,7 @@ async fn a_client_offering_only_tls_1_1_gets_a_protocol_version_alert() {
         "a fatal protocol_version alert"
     );
     assert_eq!(server.accepted(), 0, "nothing reached a server");
+    until_stats(&service, |stats| stats.tls_handshake_failures == 2).await;
 }
 
 /// The first bytes the VIP answers to a TLS 1.2-style ClientHello offering only `version`
@@ -220,4 +221,54 @@ async fn tls_after_a_proxy_header_is_terminated_and_the_client_address_passed_on
     let received = String::from_utf8(server.next().await).unwrap();
     assert!(received.starts_with("PROXY TCP4 192.0.2.7 "), "{received}");
     assert!(received.ends_with("\r\nhello"), "{received}");
+}
+
+#[tokio::test]
+async fn the_vip_orders_cipher_suites_strongest_first_whatever_the_client_prefers() {
+    let dir = tempfile::tempdir().unwrap();
+    let authority = Authority::new();
+    let leaf = authority.issue(dir.path(), "db", &["db.example"]);
+    let server = Echo::start("a").await;
+    let mut vip = vip(SchedulerKind::RoundRobin, &[server.address]);
+    vip.tls = Some(tls(&[&leaf], Mode::Tcp));
+    let service = Service::start(vip).unwrap();
+    let suites = rustls::crypto::ring::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256;
+    let client = authority.client_preferring(suites);
+    let stream = within(connect(&client, service.local_addrs()[0], "db.example"))
+        .await
+        .unwrap();
+    let negotiated = stream.get_ref().1.negotiated_cipher_suite().unwrap();
+    assert_eq!(
+        negotiated.suite(),
+        rustls::CipherSuite::TLS13_AES_256_GCM_SHA384
+    );
+}
+
+#[tokio::test]
+async fn a_client_closing_without_close_notify_still_gets_the_rest_of_the_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let authority = Authority::new();
+    let leaf = authority.issue(dir.path(), "db", &["db.example"]);
+    let server = Echo::start("a").await;
+    let mut vip = vip(SchedulerKind::RoundRobin, &[server.address]);
+    vip.tls = Some(tls(&[&leaf], Mode::Tcp));
+    let service = Service::start(vip).unwrap();
+    let address = service.local_addrs()[0];
+    let mut stream = within(connect(&authority.client(&[]), address, "db.example"))
+        .await
+        .unwrap();
+    stream.write_all(b"ping\n").await.unwrap();
+    let mut echoed = [0u8; 7];
+    within(stream.read_exact(&mut echoed)).await.unwrap();
+    assert_eq!(&echoed, b"a\nping\n");
+    // A bare FIN, no close_notify: passed on to the server, whose own end comes back as the
+    // VIP's close_notify (a record), not as a connection dropped without one.
+    let (mut tcp, _) = stream.into_inner();
+    tcp.shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    within(tcp.read_to_end(&mut rest)).await.unwrap();
+    assert!(
+        !rest.is_empty(),
+        "the session ended with a close_notify record"
+    );
 }

@@ -73,6 +73,7 @@ impl VipView {
             ("queue_full", stats.queue_full),
             ("queue_timeout", stats.queue_timeouts),
             ("bad_proxy_header", stats.bad_proxy_headers),
+            ("tls_handshake", stats.tls_handshake_failures),
             ("connect_failure", stats.connect_failures),
             ("no_server", stats.no_server),
             ("idle_timeout", stats.idle_timeouts),

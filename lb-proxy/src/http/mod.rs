@@ -181,6 +181,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
             let client = match accepted {
                 Ok(client) => client,
                 Err(error) => {
+                    Counters::bump(&counters.tls_handshake_failures);
                     debug!(vip = %settings.name, %peer, %error, "TLS handshake failed");
                     return;
                 }

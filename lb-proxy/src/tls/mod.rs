@@ -3,13 +3,15 @@
 //!
 //! TLS 1.2 and 1.3 only, with rustls' default cipher suites (AEAD with forward secrecy: AES-GCM
 //! and ChaCha20-Poly1305) in rustls' order of preference, which wins over the client's; no
-//! client certificates. The certificate is chosen by SNI
-//! ([`resolver`]); ALPN offers the VIP's protocols (by default `h2` and `http/1.1` on `http`
-//! VIPs, none on `tcp` VIPs). Certificates are read when the settings are built: at service
-//! start and on every reconfiguration, so a reload picks up renewed files.
+//! client certificates. The certificate is chosen by SNI ([`resolver`]); ALPN offers the VIP's
+//! protocols (by default `h2` and `http/1.1` on `http` VIPs, none on `tcp` VIPs). Certificates
+//! are read when the settings are built: at service start and on every reconfiguration, so a
+//! reload picks up renewed files. On `tcp` VIPs the handshake follows any PROXY header
+//! ([`ClientStream`]) and plaintext is forwarded by [`relay()`].
 //!
 //! Defaults: the handshake must finish within the client timeout on `tcp` VIPs and the
-//! request-head timeout on `http` VIPs; a client that fails it is closed.
+//! request-head timeout on `http` VIPs; a client that fails it is closed and counted
+//! (`tls_handshake` errors).
 
 mod certificates;
 mod client;

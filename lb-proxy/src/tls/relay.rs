@@ -5,7 +5,8 @@
 //! shutdown (a TLS `close_notify` towards the client) and leaves the other way open; the
 //! session ends when both ways have ended, when either fails, after the idle limit without a
 //! byte either way, or when closed from outside. Bytes a side has taken are flushed before
-//! waiting for more.
+//! waiting for more. A client closing its socket without `close_notify` counts as an end of
+//! stream, not a failure (as HAProxy treats it).
 //!
 //! Defaults: 16 KiB per direction (one TLS record).
 
@@ -124,6 +125,11 @@ impl Direction {
                     let count = read.filled().len();
                     (self.start, self.end) = (0, count);
                     self.read_ended = count == 0;
+                }
+                // A TLS peer that closes its socket without `close_notify` (as many do) has
+                // ended its stream all the same.
+                Poll::Ready(Err(error)) if error.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.read_ended = true;
                 }
                 Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
                 Poll::Pending => {

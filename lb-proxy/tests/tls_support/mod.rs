@@ -62,9 +62,23 @@ impl Authority {
 
     /// A client configuration trusting this CA and offering `alpn`.
     pub fn client(&self, alpn: &[&str]) -> TlsConnector {
+        self.client_with(rustls::crypto::ring::default_provider(), alpn)
+    }
+
+    /// A client trusting this CA that lists `first` before rustls' default suites.
+    pub fn client_preferring(&self, first: rustls::SupportedCipherSuite) -> TlsConnector {
+        let mut provider = rustls::crypto::ring::default_provider();
+        provider
+            .cipher_suites
+            .retain(|suite| suite.suite() != first.suite());
+        provider.cipher_suites.insert(0, first);
+        self.client_with(provider, &[])
+    }
+
+    fn client_with(&self, provider: rustls::crypto::CryptoProvider, alpn: &[&str]) -> TlsConnector {
         let mut roots = RootCertStore::empty();
         roots.add(self.certificate.der().clone()).unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(provider);
         let mut config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
