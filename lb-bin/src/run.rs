@@ -36,7 +36,9 @@ pub(crate) fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(args.config.clone(), config))
+    let code = runtime.block_on(serve(args.config.clone(), config));
+    logging::flush();
+    code
 }
 
 /// The runtime: one worker thread per core the process may run on. On a single core (one

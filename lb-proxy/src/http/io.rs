@@ -10,13 +10,14 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::io;
+use std::io::{self, Read};
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use socket2::SockRef;
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
@@ -164,13 +165,27 @@ impl AsyncRead for SharedSocket {
     ) -> Poll<io::Result<()>> {
         loop {
             ready!(self.0.poll_read_ready(cx))?;
-            match self.0.try_read(buf.initialize_unfilled()) {
-                Ok(read) => {
+            let room = buf.remaining();
+            let mut drained = None;
+            let read = self.0.try_io(Interest::READABLE, || {
+                let read = (&*SockRef::from(&*self.0)).read(buf.initialize_unfilled())?;
+                if 0 < read && read < room {
+                    // A short read drained the socket: reporting `WouldBlock` makes tokio
+                    // forget the readiness, so the next read waits for epoll instead of
+                    // costing a system call that fails with EAGAIN (as tokio's own
+                    // `TcpStream::poll_read` does).
+                    drained = Some(read);
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(read)
+            });
+            match (read, drained) {
+                (_, Some(read)) | (Ok(read), None) => {
                     buf.advance(read);
                     return Poll::Ready(Ok(()));
                 }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                Err(error) => return Poll::Ready(Err(error)),
+                (Err(error), None) if error.kind() == io::ErrorKind::WouldBlock => {}
+                (Err(error), None) => return Poll::Ready(Err(error)),
             }
         }
     }
@@ -214,7 +229,7 @@ impl AsyncWrite for SharedSocket {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let shut = socket2::SockRef::from(&*self.0).shutdown(std::net::Shutdown::Write);
+        let shut = SockRef::from(&*self.0).shutdown(std::net::Shutdown::Write);
         Poll::Ready(shut.or_else(|e| match e.kind() {
             io::ErrorKind::NotConnected => Ok(()),
             _ => Err(e),

@@ -7,7 +7,8 @@
 //! longer than the idle limit. Responses are parsed strictly (hyper's defaults: no obs-fold,
 //! no whitespace before a colon).
 //!
-//! Defaults: 16 idle connections per server, each kept idle at most the smaller of 30 s and
+//! Defaults: 128 idle connections per server (enough that a busy VIP's connections are not
+//! closed and redialled between bursts), each kept idle at most the smaller of 30 s and
 //! the server timeout.
 
 use std::collections::HashMap;
@@ -25,7 +26,7 @@ use super::ProxyBody;
 use crate::connect::Dialer;
 
 /// Idle connections kept per server.
-pub(crate) const MAX_IDLE_PER_SERVER: usize = 16;
+pub(crate) const MAX_IDLE_PER_SERVER: usize = 128;
 /// Longest time a connection is kept idle.
 pub(crate) const IDLE_LIMIT: Duration = Duration::from_secs(30);
 
