@@ -292,11 +292,14 @@ fn vip() -> impl Strategy<Value = Vip> {
                 vip.max_connections = max_connections;
                 vip.shutdown_sessions_on_down = shutdown_sessions_on_down;
                 vip.servers = servers;
-                vip.send_proxy = send_proxy;
-                vip.accept_proxy_from = networks
-                    .into_iter()
-                    .filter_map(|(ip, prefix)| Network::new(ip, prefix))
-                    .collect();
+                if vip.mode == Mode::Tcp {
+                    // PROXY protocol is valid on tcp VIPs only.
+                    vip.send_proxy = send_proxy;
+                    vip.accept_proxy_from = networks
+                        .into_iter()
+                        .filter_map(|(ip, prefix)| Network::new(ip, prefix))
+                        .collect();
+                }
                 vip.source = source;
                 vip.client_keepalive = client_keepalive;
                 vip.server_keepalive = server_keepalive;

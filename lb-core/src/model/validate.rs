@@ -9,7 +9,7 @@
 //! listener), no port 0 on listeners or servers, at least one listen address and one server per
 //! VIP, unique server names and ids within a VIP, weights within `0..=MAX_WEIGHT`, names made of
 //! letters, digits, `-`, `_` and `.` (they appear in admin API paths), cookie persistence only on
-//! `http` VIPs, positive rise, fall, connection caps and table sizes, netmasks within the
+//! `http` VIPs, PROXY protocol (`send_proxy`, `accept_proxy_from`) only on `tcp` VIPs, positive rise, fall, connection caps and table sizes, netmasks within the
 //! address length, a check port other than 0, TLS with at least one certificate whose files are
 //! named and ALPN names of 1 to 255 bytes, and no zero duration where zero makes no sense
 //! (every timeout and interval except `queue_timeout`, where zero means "do not queue").
@@ -82,6 +82,15 @@ fn vip_settings(report: &mut Report, path: &str, vip: &Vip) {
     check(report, &format!("{path}.check"), &vip.check);
     if let Some(tls) = &vip.tls {
         self::tls(report, &format!("{path}.tls"), tls);
+    }
+    if vip.mode == Mode::Http {
+        let unsupported = "PROXY protocol works on tcp VIPs only; http VIPs send X-Forwarded-For";
+        if vip.send_proxy.is_some() {
+            report.push(format!("{path}.send_proxy"), unsupported);
+        }
+        if !vip.accept_proxy_from.is_empty() {
+            report.push(format!("{path}.accept_proxy_from"), unsupported);
+        }
     }
     let timeouts = &vip.timeouts;
     for (key, value) in [
@@ -358,7 +367,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Admin, Server, ServerId};
+    use crate::model::{Admin, Network, ProxyVersion, Server, ServerId};
 
     fn vip(name: &str, port: u16) -> Vip {
         let mut vip = Vip::new(name, SocketAddr::from(([192, 0, 2, 10], port)));
@@ -445,5 +454,25 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(validate(&config), vec![]);
+    }
+
+    #[test]
+    fn proxy_protocol_is_refused_on_http_vips() {
+        let mut web = vip("web", 80);
+        web.mode = Mode::Http;
+        web.send_proxy = Some(ProxyVersion::V2);
+        web.accept_proxy_from = vec![Network::parse("10.0.0.0/8").unwrap()];
+        let mut tcp = web.clone();
+        tcp.name = "tcp".to_owned();
+        tcp.listen = vec![SocketAddr::from(([192, 0, 2, 10], 81))];
+        tcp.mode = Mode::Tcp;
+        let config = Config {
+            vips: vec![web, tcp],
+            ..Config::default()
+        };
+        assert_eq!(
+            paths(&config),
+            ["vip[0].send_proxy", "vip[0].accept_proxy_from"]
+        );
     }
 }
