@@ -141,16 +141,7 @@ impl Families {
             .get_or_create(&vip)
             .inc_by(stats.server_to_client_bytes);
         self.vip_queue.get_or_create(&vip).set(stats.queued.into());
-        let errors = [
-            ("queue_full", stats.queue_full),
-            ("queue_timeout", stats.queue_timeouts),
-            ("bad_proxy_header", stats.bad_proxy_headers),
-            ("tls_handshake", stats.tls_handshake_failures),
-            ("connect_failure", stats.connect_failures),
-            ("no_server", stats.no_server),
-            ("idle_timeout", stats.idle_timeouts),
-            ("closed_by_admin", stats.closed_by_admin),
-        ];
+        let errors = stats.errors_by_kind();
         for (kind, count) in errors {
             let labels = KindLabels {
                 vip: name.clone(),

@@ -93,6 +93,22 @@ pub struct ServerStats {
     pub bytes_to_clients: u64,
 }
 
+impl Stats {
+    /// The error counters by kind, as the admin API and the metrics name them.
+    pub fn errors_by_kind(&self) -> [(&'static str, u64); 8] {
+        [
+            ("queue_full", self.queue_full),
+            ("queue_timeout", self.queue_timeouts),
+            ("bad_proxy_header", self.bad_proxy_headers),
+            ("tls_handshake", self.tls_handshake_failures),
+            ("connect_failure", self.connect_failures),
+            ("no_server", self.no_server),
+            ("idle_timeout", self.idle_timeouts),
+            ("closed_by_admin", self.closed_by_admin),
+        ]
+    }
+}
+
 impl Counters {
     /// The snapshot, with `queued` and `servers` supplied by the caller.
     pub(crate) fn snapshot(&self, queued: u32, servers: Vec<ServerStats>) -> Stats {

@@ -69,16 +69,7 @@ impl VipView {
             .map(|server| ServerView::of(running, server))
             .collect();
         let active = servers.iter().map(|server| server.connections.active).sum();
-        let errors = BTreeMap::from([
-            ("queue_full", stats.queue_full),
-            ("queue_timeout", stats.queue_timeouts),
-            ("bad_proxy_header", stats.bad_proxy_headers),
-            ("tls_handshake", stats.tls_handshake_failures),
-            ("connect_failure", stats.connect_failures),
-            ("no_server", stats.no_server),
-            ("idle_timeout", stats.idle_timeouts),
-            ("closed_by_admin", stats.closed_by_admin),
-        ]);
+        let errors = BTreeMap::from(stats.errors_by_kind());
         let http_responses = ["1xx", "2xx", "3xx", "4xx", "5xx"]
             .into_iter()
             .zip(stats.http_responses)
