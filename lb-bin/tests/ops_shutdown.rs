@@ -11,7 +11,7 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::backend::{Streamer, read_to_end};
+use support::backend::{Streamer, first_bytes, read_to_end};
 use support::lb::Lb;
 use support::process::Process;
 use support::{EVENT_TIMEOUT, free_port, local};
@@ -42,9 +42,10 @@ fn sigterm_during_a_long_transfer_lets_it_complete_then_exits_0() {
     let vip = local(free_port());
     let mut lb = Lb::start(dir.path(), &config("20s", vip, streamer.address));
 
-    let client = TcpStream::connect(vip).unwrap();
-    let download = thread::spawn(move || (read_to_end(client), Instant::now()));
-    thread::sleep(Duration::from_millis(300));
+    let mut client = TcpStream::connect(vip).unwrap();
+    let first = first_bytes(&mut client);
+    let download =
+        thread::spawn(move || (read_to_end(client).map(|rest| first + rest), Instant::now()));
     let signalled = Instant::now();
     lb.mark();
     lb.process.signal("TERM");
@@ -85,9 +86,9 @@ fn a_connection_open_at_the_deadline_is_closed_and_lb_still_exits_0() {
     let streamer = Streamer::start(3600 * 1024, 1024, Duration::from_secs(1));
     let vip = local(free_port());
     let mut lb = Lb::start(dir.path(), &config("1s", vip, streamer.address));
-    let client = TcpStream::connect(vip).unwrap();
+    let mut client = TcpStream::connect(vip).unwrap();
+    first_bytes(&mut client);
     let download = thread::spawn(move || read_to_end(client));
-    thread::sleep(Duration::from_millis(300));
 
     let signalled = Instant::now();
     lb.process.signal("TERM");

@@ -117,6 +117,17 @@ impl Streamer {
     }
 }
 
+/// Waits for the first bytes to arrive on `stream` (the session is forwarding) and counts them.
+pub fn first_bytes(stream: &mut TcpStream) -> usize {
+    stream.set_read_timeout(Some(EVENT_TIMEOUT)).unwrap();
+    let mut buffer = [0u8; 16 * 1024];
+    let read = stream
+        .read(&mut buffer)
+        .expect("the first bytes through the VIP");
+    assert!(read > 0, "the session closed before any byte arrived");
+    read
+}
+
 /// Reads everything from `stream` until the peer closes; the byte count, or the error.
 pub fn read_to_end(mut stream: TcpStream) -> std::io::Result<usize> {
     stream.set_read_timeout(Some(EVENT_TIMEOUT * 2))?;
