@@ -4,8 +4,8 @@
 //! Each server has a task that sleeps until its machine's next due time, probes (see
 //! [`probe_io`]), and feeds the outcome to the machine; a VIP with `observe_failures` also has a
 //! task that feeds the proxy's connection outcomes ([`crate::observe`]). A transition is
-//! logged (`health changed vip=… server=… health=up|down reason=…`) and applied with
-//! [`ServiceHandle::set_health`], which rebuilds the pool and, where configured, closes the
+//! applied with [`ServiceHandle::set_health`] and then logged (`health changed vip=…
+//! server=… health=up|down reason=…`); applying rebuilds the pool and, where configured, closes the
 //! sessions of a server marked down.
 //!
 //! Every probe's duration goes to a [`CheckDurations`] histogram (`/metrics`).
@@ -220,13 +220,15 @@ impl Context {
             Health::Up => "up",
             Health::Down => "down",
         };
+        // Applied before it is logged: whoever reads the line finds the pool already changed.
+        if let Err(error) = self.service.set_health(server, transition.to) {
+            warn!(%vip, server = %name, %error, "health change not applied");
+            return;
+        }
         if transition.to == Health::Down {
             warn!(%vip, server = %name, %health, reason = %transition.reason, "health changed");
         } else {
             info!(%vip, server = %name, %health, reason = %transition.reason, "health changed");
-        }
-        if let Err(error) = self.service.set_health(server, transition.to) {
-            warn!(%vip, server = %name, %error, "health change not applied");
         }
     }
 }
