@@ -7,6 +7,13 @@ the load generator and the backends run on core 1. Measurements are interleaved
 (lb, haproxy, nginx, direct) round by round so that drift cancels, and every run is bounded
 in time. Prints a table with lb/HAProxy ratios and writes JSON.
 
+`tls_new` measures new TLS connections per second: every proxy terminates TLS with the same
+self-signed ECDSA P-256 certificate (made per run), TLS 1.2/1.3 with the same suites and groups,
+ALPN http/1.1, in HTTP mode in front of the same backends; wrk sends one request per connection
+(`Connection: close`). wrk would resume the previous TLS session on every reconnection, so it
+runs with a small preloaded shim (built per run with cc) that drops the session before each
+handshake: every connection is a full handshake, whatever the proxy's session cache or tickets.
+
     bench/run                 # installs what is missing, builds lb --release, runs this
     bench/compare.py --lb target/release/lb --rounds 2 --seconds 5 --json bench/latest.json
     bench/compare.py --lb new/lb --baseline old/lb --tests tcp_keepalive,tcp_bulk   # A/B two builds
@@ -29,20 +36,43 @@ import time
 HOST = "127.0.0.1"
 BACKENDS = [18081, 18082]
 IPERF_PORT = 18090
-PORTS = {  # (http, tcp, tcp-bulk) listen ports per proxy
-    "lb": (18301, 18302, 18303),
-    "haproxy": (18101, 18102, 18103),
-    "nginx": (18201, 18202, 18203),
-    "lb-base": (18401, 18402, 18403),  # --baseline: a second lb build, for A/B runs
+PORTS = {  # (http, tcp, tcp-bulk, https) listen ports per proxy
+    "lb": (18301, 18302, 18303, 18304),
+    "haproxy": (18101, 18102, 18103, 18104),
+    "nginx": (18201, 18202, 18203, 18204),
+    "lb-base": (18401, 18402, 18403, 18404),  # --baseline: a second lb build, for A/B runs
 }
+HTTP, TCP, BULK, HTTPS = range(4)  # indexes into a PORTS entry
 OTHERS = ["haproxy", "nginx", "direct"]
-TESTS = ["http_keepalive", "http_close", "tcp_keepalive", "tcp_bulk", "idle_memory"]
+TESTS = ["http_keepalive", "http_close", "tcp_keepalive", "tls_new", "tcp_bulk", "idle_memory"]
 PROXY_CORE = "0"
 LOAD_CORE = "1"
 TIMEOUT_CONNECT, TIMEOUT_IDLE = "10s", "2m"
 # Connection caps: HAProxy reserves two descriptors per connection up front, and the hard
 # descriptor limit here can be as low as 20000.
 MAX_CONNECTIONS = 8000
+# The suites and groups rustls (lb) offers, strongest first; the server's order wins everywhere.
+TLS13_SUITES = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"
+TLS12_SUITES = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305"
+TLS_GROUPS = "X25519:P-256:P-384"
+# Preloaded into wrk: drops the session wrk keeps from the previous connection (SSL_clear keeps
+# it, and wrk's next SSL_connect would resume it) before each handshake starts.
+FRESH_HANDSHAKE_SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stddef.h>
+int SSL_connect(void *ssl) {
+    static int (*handshake)(void *), (*in_before)(const void *), (*set_session)(void *, void *);
+    if (handshake == NULL) {
+        handshake = (int (*)(void *))dlsym(RTLD_NEXT, "SSL_connect");
+        in_before = (int (*)(const void *))dlsym(RTLD_NEXT, "SSL_in_before");
+        set_session = (int (*)(void *, void *))dlsym(RTLD_NEXT, "SSL_set_session");
+    }
+    if (in_before(ssl))
+        set_session(ssl, NULL);
+    return handshake(ssl);
+}
+"""
 
 
 def backend_nginx_conf(tmp):
@@ -60,14 +90,44 @@ http {{ access_log off; {servers} }}
 """
 
 
+def tls_files(tmp):
+    """Paths of the run's certificate, its key, and both in one file (for HAProxy)."""
+    return {kind: os.path.join(tmp, f"tls-{kind}.pem") for kind in ("cert", "key", "combined")}
+
+
+def make_certificate(tmp):
+    """A self-signed ECDSA P-256 certificate for 127.0.0.1, made once per run."""
+    files = tls_files(tmp)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", files["key"], "-out", files["cert"]], check=True, capture_output=True)
+    with open(files["combined"], "w") as combined:
+        for kind in ("cert", "key"):
+            with open(files[kind]) as f:
+                combined.write(f.read())
+
+
+def build_fresh_handshake_shim(tmp):
+    """Compiles FRESH_HANDSHAKE_SHIM; returns the library's path."""
+    source, library = os.path.join(tmp, "fresh-handshake.c"), os.path.join(tmp, "fresh-handshake.so")
+    with open(source, "w") as f:
+        f.write(FRESH_HANDSHAKE_SHIM)
+    subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", library, source, "-ldl"], check=True)
+    return library
+
+
 def haproxy_conf(tmp):
-    http, tcp, bulk = PORTS["haproxy"]
+    http, tcp, bulk, https = PORTS["haproxy"]
     servers = "\n".join(f"  server s{p} {HOST}:{p}" for p in BACKENDS)
     return f"""
 global
   nbthread 1
   maxconn {MAX_CONNECTIONS}
   pidfile {tmp}/haproxy.pid
+  ssl-default-bind-options ssl-min-ver TLSv1.2
+  ssl-default-bind-ciphers {TLS12_SUITES}
+  ssl-default-bind-ciphersuites {TLS13_SUITES}
 defaults
   timeout connect {TIMEOUT_CONNECT}
   timeout client {TIMEOUT_IDLE}
@@ -76,6 +136,11 @@ defaults
 listen http
   mode http
   bind {HOST}:{http}
+  balance roundrobin
+{servers}
+listen https
+  mode http
+  bind {HOST}:{https} ssl crt {tls_files(tmp)["combined"]} alpn http/1.1 curves {TLS_GROUPS}
   balance roundrobin
 {servers}
 listen tcp
@@ -91,8 +156,13 @@ listen bulk
 
 
 def nginx_conf(tmp):
-    http, tcp, bulk = PORTS["nginx"]
+    http, tcp, bulk, https = PORTS["nginx"]
     upstream = " ".join(f"server {HOST}:{p};" for p in BACKENDS)
+    files = tls_files(tmp)
+    proxy = f"""keepalive_requests 100000;
+    location / {{ proxy_pass http://backends; proxy_http_version 1.1;
+      proxy_set_header Connection ""; proxy_connect_timeout {TIMEOUT_CONNECT};
+      proxy_read_timeout {TIMEOUT_IDLE}; proxy_send_timeout {TIMEOUT_IDLE}; }}"""
     return f"""
 load_module /usr/lib/nginx/modules/ngx_stream_module.so;
 worker_processes 1;
@@ -104,10 +174,14 @@ http {{
   upstream backends {{ {upstream} keepalive 64; }}
   server {{
     listen {HOST}:{http} backlog=4096;
-    keepalive_requests 100000;
-    location / {{ proxy_pass http://backends; proxy_http_version 1.1;
-      proxy_set_header Connection ""; proxy_connect_timeout {TIMEOUT_CONNECT};
-      proxy_read_timeout {TIMEOUT_IDLE}; proxy_send_timeout {TIMEOUT_IDLE}; }}
+    {proxy}
+  }}
+  server {{
+    listen {HOST}:{https} ssl backlog=4096;
+    ssl_certificate {files["cert"]}; ssl_certificate_key {files["key"]};
+    ssl_protocols TLSv1.2 TLSv1.3; ssl_prefer_server_ciphers on; ssl_ciphers {TLS12_SUITES};
+    ssl_conf_command Ciphersuites {TLS13_SUITES}; ssl_ecdh_curve {TLS_GROUPS}; ssl_session_cache off;
+    {proxy}
   }}
 }}
 stream {{
@@ -119,15 +193,20 @@ stream {{
 """
 
 
-def lb_conf(http_mode, name="lb"):
-    http, tcp, bulk = PORTS[name]
+def lb_conf(http_mode, tls=None, name="lb"):
+    """lb's configuration; `tls`, the run's tls_files(), adds the https VIP."""
+    http, tcp, bulk, https = PORTS[name]
     servers = ", ".join(f'{{ name = "s{p}", address = "{HOST}:{p}" }}' for p in BACKENDS)
     vips = [
-        ("tcp", tcp, "tcp", servers),
-        ("bulk", bulk, "tcp", f'{{ name = "iperf", address = "{HOST}:{IPERF_PORT}" }}'),
+        ("tcp", tcp, "tcp", servers, ""),
+        ("bulk", bulk, "tcp", f'{{ name = "iperf", address = "{HOST}:{IPERF_PORT}" }}', ""),
     ]
     if http_mode:
-        vips.append(("http", http, "http", servers))
+        vips.append(("http", http, "http", servers, ""))
+    if tls:
+        certificate = f'{{ cert = "{tls["cert"]}", key = "{tls["key"]}" }}'
+        vips.append(("https", https, "http", servers,
+                     f'tls = {{ certificates = [ {certificate} ], alpn = ["http/1.1"] }}\n'))
     blocks = "".join(
         f"""
 [[vip]]
@@ -135,8 +214,8 @@ name = "{name}"
 listen = ["{HOST}:{port}"]
 mode = "{mode}"
 servers = [ {srv} ]
-"""
-        for name, port, mode, srv in vips
+{extra}"""
+        for name, port, mode, srv, extra in vips
     )
     return f"""
 [global]
@@ -211,13 +290,16 @@ def parse_latency(text):
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
-def wrk(port, seconds, connections, close=False):
+def wrk(port, seconds, connections, close=False, shim=None):
+    """wrk's figures; with `shim` (build_fresh_handshake_shim()), over TLS, never resumed."""
     argv = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
     argv += ["--latency", "--timeout", "5s"]
     if close:
         argv += ["-H", "Connection: close"]
+    url = f"{'https' if shim else 'http'}://{HOST}:{port}/"
+    env = dict(os.environ, LD_PRELOAD=shim) if shim else None
     out = subprocess.run(
-        argv + [f"http://{HOST}:{port}/"], capture_output=True, text=True, timeout=seconds + 30
+        argv + [url], capture_output=True, text=True, timeout=seconds + 30, env=env
     ).stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
     result["requests"] = int(re.search(r"(\d+) requests in", out).group(1))
@@ -230,6 +312,15 @@ def wrk(port, seconds, connections, close=False):
         int(non2xx.group(1)) if non2xx else 0
     )
     return result
+
+
+def tls_negotiated(port):
+    """The protocol, suite and key exchange group a default OpenSSL client gets on `port`."""
+    out = subprocess.run(["openssl", "s_client", "-brief", "-alpn", "http/1.1", "-connect", f"{HOST}:{port}"],
+                         input="", capture_output=True, text=True, timeout=10).stderr
+    fields = dict(re.findall(r"^(Protocol version|Ciphersuite|Server Temp Key): (.*)$", out, re.M))
+    group = fields.get("Server Temp Key", "?").split(",")[0]
+    return f"{fields.get('Protocol version', '?')} {fields.get('Ciphersuite', '?')} {group}"
 
 
 def iperf(port, seconds):
@@ -284,24 +375,42 @@ def main():
             f.write(text)
         return path
 
-    lb_http = subprocess.run([args.lb, "check", "-c", write("probe.toml", lb_conf(True))],
-                             capture_output=True).returncode == 0
+    make_certificate(tmp)
+    tls = tls_files(tmp)
+
+    def lb_modes(binary, name):
+        """Whether `binary` takes an http VIP, and then an https one (older builds may not)."""
+        def accepts(conf):
+            return subprocess.run([binary, "check", "-c", write(f"{name}-probe.toml", conf)],
+                                  capture_output=True).returncode == 0
+        http = accepts(lb_conf(True, name=name))
+        return http, http and accepts(lb_conf(True, tls, name=name))
+
+    lbs = {"lb": args.lb, **({"lb-base": args.baseline} if args.baseline else {})}
+    modes = {name: lb_modes(binary, name) for name, binary in lbs.items()}
     try:
         procs.append(Proc("backend", ["nginx", "-c", write("backend.conf", backend_nginx_conf(tmp)),
                                       "-g", "daemon off;"], LOAD_CORE, log))
         procs.append(Proc("iperf3", ["iperf3", "-s", "-B", HOST, "-p", str(IPERF_PORT)], LOAD_CORE, log))
         commands = {
-            "lb": [args.lb, "run", "-c", write("lb.toml", lb_conf(lb_http))],
-            "haproxy": ["haproxy", "-db", "-f", write("haproxy.cfg", haproxy_conf(tmp))],
-            "nginx": ["nginx", "-c", write("nginx.conf", nginx_conf(tmp)), "-g", "daemon off;"],
+            name: [binary, "run", "-c", write(f"{name}.toml", lb_conf(modes[name][0], modes[name][1] and tls, name))]
+            for name, binary in lbs.items()
         }
-        if args.baseline:
-            commands["lb-base"] = [args.baseline, "run", "-c", write("lb-base.toml", lb_conf(lb_http, "lb-base"))]
+        commands["haproxy"] = ["haproxy", "-db", "-f", write("haproxy.cfg", haproxy_conf(tmp))]
+        commands["nginx"] = ["nginx", "-c", write("nginx.conf", nginx_conf(tmp)), "-g", "daemon off;"]
         proxies = {name: Proc(name, argv, PROXY_CORE, log) for name, argv in commands.items()
                    if name not in OTHERS or name in against}
         procs += proxies.values()
-        # The iperf3 server takes any connection for a test: only HTTP and TCP ports are probed.
-        for port in BACKENDS + [p for name in proxies for p in PORTS[name][:2]]:
+        # A port is None where that proxy cannot be measured: an lb build without the mode, or
+        # HTTPS straight to the backends.
+        targets = {name: PORTS[name] for name in proxies}
+        for name, (http, https) in modes.items():
+            http_port, tcp_port, bulk_port, https_port = PORTS[name]
+            targets[name] = (http_port if http else None, tcp_port, bulk_port, https_port if https else None)
+        if "direct" in against:
+            targets["direct"] = (BACKENDS[0], BACKENDS[0], IPERF_PORT, None)
+        # The iperf3 server takes any connection for a test: the bulk ports are not probed.
+        for port in BACKENDS + [p for ports in targets.values() for i, p in enumerate(ports) if i != BULK and p]:
             if not wait_port(port):
                 sys.exit(f"bench: nothing listens on {port}; see {tmp}/procs.log")
         # nginx's master forks a worker: measure the worker, which does the work.
@@ -312,10 +421,10 @@ def main():
             if children.stdout.split():
                 pids["nginx"] = int(children.stdout.split()[0])
 
-        targets = {name: PORTS[name] for name in proxies}
-        if "direct" in against:
-            targets["direct"] = (BACKENDS[0], BACKENDS[0], IPERF_PORT)
-        tests = [("http_keepalive", 0, {}), ("http_close", 0, {"close": True}), ("tcp_keepalive", 1, {})]
+        tests = [("http_keepalive", HTTP, {}), ("http_close", HTTP, {"close": True}), ("tcp_keepalive", TCP, {})]
+        if "tls_new" in selected:
+            tests.append(("tls_new", HTTPS, {"close": True, "shim": build_fresh_handshake_shim(tmp)}))
+            negotiated = {name: tls_negotiated(ports[HTTPS]) for name, ports in targets.items() if ports[HTTPS]}
         tests = [test for test in tests if test[0] in selected]
         results = {t: {n: [] for n in targets} for t, _, _ in tests}
         if "tcp_bulk" in selected:
@@ -323,7 +432,7 @@ def main():
         for _ in range(args.rounds):
             for test, index, options in tests:
                 for name, ports in targets.items():
-                    if test.startswith("http") and name.startswith("lb") and not lb_http:
+                    if ports[index] is None:
                         continue
                     cpu0 = cpu_seconds(pids[name]) if name in pids else None
                     load0 = core_ticks(LOAD_CORE)
@@ -338,19 +447,21 @@ def main():
                 if "tcp_bulk" not in selected:
                     break
                 cpu0 = cpu_seconds(pids[name]) if name in pids else None
-                run = iperf(ports[2], args.seconds)
+                run = iperf(ports[BULK], args.seconds)
                 if cpu0 is not None:
                     gigabytes = run["gbps"] * args.seconds / 8
                     run["cpu_s_per_gb"] = (cpu_seconds(pids[name]) - cpu0) / max(gigabytes, 1e-9)
                 results["tcp_bulk"][name].append(run)
         if "idle_memory" in selected:
-            results["idle_memory"] = {name: idle_memory(pids[name], PORTS[name][1], args.idle) for name in proxies}
+            results["idle_memory"] = {name: idle_memory(pids[name], PORTS[name][TCP], args.idle) for name in proxies}
     finally:
         for p in reversed(procs):
             p.stop()
         log.close()
 
     report = summarize(results)
+    if "tls_new" in selected:
+        report["tls_negotiated"] = negotiated
     report["machine"] = machine()
     os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
     with open(args.json, "w") as f:
@@ -383,6 +494,11 @@ METRICS = [
     ("tcp_keepalive", "p99_ms", "TCP mode p99 ms", False),
     ("tcp_keepalive", "cpu_us_per_req", "TCP mode CPU us/req", False),
     ("tcp_keepalive", "load_core_busy_pct", "TCP mode load core %", False),
+    ("tls_new", "rps", "New TLS conn/s", True),
+    ("tls_new", "p50_ms", "New TLS p50 ms", False),
+    ("tls_new", "p99_ms", "New TLS p99 ms", False),
+    ("tls_new", "cpu_us_per_req", "New TLS CPU us/conn", False),
+    ("tls_new", "load_core_busy_pct", "New TLS load core %", False),
     ("tcp_bulk", "gbps", "TCP bulk Gbit/s", True),
     ("tcp_bulk", "cpu_s_per_gb", "TCP bulk CPU s/GB", False),
     ("idle_memory", "kib_per_conn", "Idle KiB per TCP conn", False),
@@ -404,6 +520,8 @@ def print_table(summary):
             ratios.append(f"{lb / base:.2f}" if lb is not None and base else "n/a")
         print(f"{label:30}" + "".join(f"{c:>12.2f}" if c is not None else f"{'n/a':>12}" for c in cells)
               + "".join(f"{r:>12}" for r in ratios))
+    for name, handshake in summary.get("tls_negotiated", {}).items():
+        print(f"TLS negotiated by {name}: {handshake}")
 
 
 def machine():

@@ -1,5 +1,5 @@
 //! Log setup: tracing to stderr, level from `RUST_LOG` (default `info`), text or JSON lines,
-//! colours only on a terminal.
+//! colours only on a terminal; text lines are formatted by [`crate::access_format`].
 //!
 //! Access lines (target `lb::access`, one per HTTP request or TCP connection) are batched:
 //! they collect in a buffer written to stderr once it holds 16 KiB, at the latest every
@@ -16,10 +16,11 @@ use tracing::Metadata;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
+use crate::access_format::TextFormat;
 use crate::cli::LogFormat;
 
 /// The target of access lines (`lb_proxy`'s access log; that crate keeps the constant private).
-const ACCESS_TARGET: &str = "lb::access";
+pub(crate) const ACCESS_TARGET: &str = "lb::access";
 /// Batched bytes that trigger a write.
 const BATCH_BYTES: usize = 16 * 1024;
 /// Longest time an access line waits in the batch.
@@ -36,7 +37,7 @@ pub(crate) fn init(format: LogFormat) {
         .with_writer(Batched)
         .with_ansi(std::io::stderr().is_terminal());
     match format {
-        LogFormat::Text => builder.init(),
+        LogFormat::Text => builder.event_format(TextFormat::new()).init(),
         LogFormat::Json => builder.json().init(),
     }
     let spawned = std::thread::Builder::new().name("lb-log".into()).spawn(|| {

@@ -11,6 +11,7 @@
 //! - `lb profile openstack --vip ADDR --controller NAME=ADDR ... [--port-offset N]`: prints
 //!   the built-in OpenStack profile as a configuration file.
 
+mod access_format;
 mod check;
 mod cli;
 mod ctl;

@@ -212,3 +212,41 @@ servers = [{ name = "a", address = "192.0.2.11:3306" }]
         ]
     );
 }
+
+#[test]
+fn server_tls_mistakes_name_their_line_and_field() {
+    let text = r#"
+[[vip]]
+name = "keystone"
+listen = "192.0.2.10:5000"
+mode = "http"
+server_tls = { server_name = "controller internal", cert = "client.pem", alpn = ["h2"] }
+servers = [{ name = "a", address = "192.0.2.11:5000" }]
+
+[[vip]]
+name = "glance"
+listen = "192.0.2.10:9292"
+server_tls = { ca = "ca.pem", key = "client.key", verify = "no" }
+servers = [{ name = "a", address = "192.0.2.11:9292" }]
+"#;
+    let messages: Vec<String> = errors(text).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        messages,
+        [
+            "6:14: vip[0].server_tls.ca: needed while `verify` is on: the PEM file of the \
+             authorities that sign the servers' certificates (`verify = false` accepts any \
+             certificate, insecure)",
+            "6:30: vip[0].server_tls.server_name: `controller internal` is neither a DNS name \
+             nor an IP address",
+            "6:60: vip[0].server_tls.cert: a client certificate needs both `cert` and `key`: \
+             `key` is missing",
+            "6:82: vip[0].server_tls.alpn[0]: http VIPs speak HTTP/1.1 to their servers: `h2` \
+             cannot be offered",
+            "12:37: vip[1].server_tls.key: a client certificate needs both `cert` and `key`: \
+             `cert` is missing",
+            "12:60: vip[1].server_tls.verify: expected true or false, found string",
+        ]
+    );
+    let shown = parse("lb.toml", text).unwrap_err().to_string();
+    assert!(shown.contains("lb.toml:6:14: vip[0].server_tls.ca: needed while `verify` is on"));
+}

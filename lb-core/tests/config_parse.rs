@@ -7,7 +7,7 @@ use std::time::Duration;
 use lb_core::config::parse;
 use lb_core::model::{
     AdminState, CheckKind, Config, InitialState, KeepAlive, Mode, Network, Persistence,
-    ProxyVersion, SchedulerKind, ScriptStep, ServerId, StatusRange, Vip,
+    ProxyVersion, SchedulerKind, ScriptStep, ServerId, ServerTls, StatusRange, Vip,
 };
 
 fn read(text: &str) -> Config {
@@ -236,4 +236,35 @@ servers = [
     assert_eq!((a.weight, a.backup, a.admin), (0, true, AdminState::Drain));
     assert_eq!(a.address.port(), 8080, "port translation");
     assert_eq!((b.id, b.admin), (ServerId(1), AdminState::Maintenance));
+}
+
+#[test]
+fn server_tls_reads_into_the_model_with_its_defaults() {
+    let full = one_vip(
+        "mode = \"http\"\nserver_tls = { ca = \"/etc/pki/ca.pem\", server_name = \"controller.internal\", \
+         cert = \"client.pem\", key = \"client.key\", alpn = [] }",
+    );
+    let tls = full.server_tls.expect("server_tls");
+    assert_eq!(tls.ca, Some("/etc/pki/ca.pem".into()));
+    assert_eq!(tls.server_name.as_deref(), Some("controller.internal"));
+    assert!(tls.verify, "verify defaults to true");
+    let client = tls.client_certificate.expect("a client certificate");
+    assert_eq!(
+        (client.cert, client.key),
+        ("client.pem".into(), "client.key".into())
+    );
+    assert!(tls.alpn.is_empty());
+    for (mode, alpn) in [("http", vec!["http/1.1"]), ("tcp", vec![])] {
+        let vip = one_vip(&format!(
+            "mode = \"{mode}\"\nserver_tls = {{ ca = \"ca.pem\" }}"
+        ));
+        let tls = vip.server_tls.expect("server_tls");
+        assert_eq!(tls, ServerTls::verified("ca.pem", vip.mode));
+        assert_eq!(tls.alpn, alpn, "{mode}");
+    }
+    let insecure = one_vip("server_tls = { verify = false }")
+        .server_tls
+        .unwrap();
+    assert_eq!((insecure.verify, insecure.ca), (false, None));
+    assert_eq!(one_vip("").server_tls, None);
 }

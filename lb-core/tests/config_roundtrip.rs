@@ -10,7 +10,7 @@ use lb_core::model::{
     Admin, AdminState, CertificatePaths, Check, CheckKind, Config, Global, HeaderRule, HttpCheck,
     HttpOptions, InitialState, KeepAlive, Mode, Network, PathMatch, PathRegex, PathRewrite,
     Persistence, ProxyVersion, Redirect, RedirectTarget, SchedulerKind, ScriptStep, Server,
-    ServerId, StatusRange, Timeouts, TlsSettings, Vip, validate,
+    ServerId, ServerTls, StatusRange, Timeouts, TlsSettings, Vip, validate,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -231,12 +231,48 @@ fn tls() -> impl Strategy<Value = (Vec<CertificatePaths>, Option<Vec<String>>)> 
     (vec(certificate, 1..3), option::of(vec("[ -~]{1,12}", 0..3)))
 }
 
+/// TLS to servers, ALPN protocols unless the mode's default applies (`http/1.1` alone is
+/// kept on http VIPs).
+fn server_tls() -> impl Strategy<Value = (ServerTls, Option<Vec<String>>)> {
+    let file = "[a-z0-9/._ -]{1,20}".prop_map(PathBuf::from);
+    let certificate =
+        (file.clone(), file.clone()).prop_map(|(cert, key)| CertificatePaths { cert, key });
+    let server_name = prop_oneof![
+        "[a-z0-9-]{1,10}(\\.[a-z0-9_-]{1,10}){0,3}",
+        ip().prop_map(|ip| ip.to_string()),
+    ];
+    let protocols = option::of(vec(
+        proptest::sample::select(vec!["http/1.1", "x-other"]),
+        0..3,
+    ));
+    (
+        (option::of(file), any::<bool>()),
+        option::of(server_name),
+        option::of(certificate),
+        protocols,
+    )
+        .prop_filter("verify needs a ca", |((ca, verify), ..)| {
+            ca.is_some() || !verify
+        })
+        .prop_map(|((ca, verify), server_name, client_certificate, alpn)| {
+            let tls = ServerTls {
+                ca,
+                server_name,
+                verify,
+                client_certificate,
+                alpn: Vec::new(),
+            };
+            let alpn = alpn.map(|list| list.into_iter().map(str::to_owned).collect());
+            (tls, alpn)
+        })
+}
+
 fn vip() -> impl Strategy<Value = Vip> {
     let modes = (
         any::<bool>(),
         proptest::sample::select(SchedulerKind::ALL.to_vec()),
         http_options(),
-        option::of(tls()),
+        (option::of(tls()), option::of(server_tls())),
     );
     let timeouts = vec(duration(), 5).prop_flat_map(|d| {
         prop_oneof![Just(Duration::ZERO), duration()].prop_map(move |queue| Timeouts {
@@ -267,7 +303,7 @@ fn vip() -> impl Strategy<Value = Vip> {
     )
         .prop_map(
             |(
-                (http, scheduler, options, tls),
+                (http, scheduler, options, (tls, server_tls)),
                 persistence,
                 check,
                 timeouts,
@@ -307,6 +343,13 @@ fn vip() -> impl Strategy<Value = Vip> {
                 vip.tls = tls.map(|(certificates, alpn)| TlsSettings {
                     certificates,
                     alpn: alpn.unwrap_or_else(|| TlsSettings::default_alpn(vip.mode)),
+                });
+                vip.server_tls = server_tls.map(|(tls, alpn)| {
+                    let mut alpn = alpn.unwrap_or_else(|| ServerTls::default_alpn(vip.mode));
+                    if vip.mode == Mode::Http {
+                        alpn.retain(|protocol| protocol == "http/1.1");
+                    }
+                    ServerTls { alpn, ..tls }
                 });
                 vip
             },

@@ -15,6 +15,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tracing::info;
@@ -61,7 +62,7 @@ pub(crate) struct TcpAccess {
     /// The client, as the PROXY header named it if one was received.
     pub(crate) client: SocketAddr,
     /// The server reached.
-    pub(crate) server: Option<String>,
+    pub(crate) server: Option<Arc<str>>,
     connected_after: Option<Duration>,
     /// Why it ended; `stopped` if never set.
     pub(crate) termination: Option<Termination>,
@@ -86,7 +87,7 @@ impl TcpAccess {
     }
 
     /// Notes that `server` took the connection, now.
-    pub(crate) fn connected(&mut self, server: String) {
+    pub(crate) fn connected(&mut self, server: Arc<str>) {
         self.server = Some(server);
         self.connected_after = Some(self.accepted.elapsed());
     }

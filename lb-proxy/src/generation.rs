@@ -26,7 +26,7 @@ use crate::observe::{Observation, Observer};
 use crate::selection::{Stick, Target};
 use crate::sessions::Sessions;
 use crate::stats::Counters;
-use crate::tls::Terminator;
+use crate::tls::{Originator, Terminator};
 
 /// The VIP settings the connection path reads.
 #[derive(Debug)]
@@ -48,7 +48,7 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    /// Fails when the VIP's TLS certificates cannot be loaded.
+    /// Fails when the VIP's TLS certificates (or `server_tls` files) cannot be loaded.
     fn new(vip: Vip) -> Result<Self, Error> {
         Ok(Settings {
             tls: Terminator::new(&vip)?,
@@ -59,6 +59,7 @@ impl Settings {
                 source: vip.source,
                 timeout: vip.timeouts.connect,
                 keepalive: vip.server_keepalive,
+                tls: Originator::new(&vip)?,
             },
             name: vip.name,
             timeouts: vip.timeouts,
@@ -155,10 +156,10 @@ impl Shared {
     }
 
     /// The name of `target`'s server, for logs (its id if it was removed meanwhile).
-    pub(crate) fn server_name(&self, target: &Target) -> String {
+    pub(crate) fn server_name(&self, target: &Target) -> Arc<str> {
         match self.names.load().get(&target.id) {
-            Some(name) => name.to_string(),
-            None => target.id.to_string(),
+            Some(name) => Arc::clone(name),
+            None => target.id.to_string().into(),
         }
     }
 }

@@ -365,7 +365,7 @@ impl RunningVip {
         let running = self.service.servers();
         let servers_changed = running != vip.servers;
         // TLS settings are rebuilt on every reload so that renewed certificate files are read.
-        if settings_changed || vip.tls.is_some() {
+        if settings_changed || vip.tls.is_some() || vip.server_tls.is_some() {
             if let Err(error) = self.service.reconfigure(&vip) {
                 warn!(%error, "settings kept as they were");
                 return false;

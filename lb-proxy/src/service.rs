@@ -39,6 +39,7 @@ use crate::generation::{Observations, names};
 use crate::limits::GlobalLimit;
 use crate::observe::Observation;
 use crate::stats::{ServerStats, Stats};
+use crate::tls::Originator;
 use crate::{Error, http, listener, session};
 
 /// Starts TCP virtual services.
@@ -116,6 +117,11 @@ impl ServiceHandle {
     /// more after a [`ServiceHandle::reconfigure`] that switched it on.
     pub fn take_observations(&self) -> Option<mpsc::Receiver<Observation>> {
         lock(&self.observations).take()
+    }
+
+    /// The current generation's TLS to the servers, for the health checks.
+    pub(crate) fn server_tls(&self) -> Option<Arc<Originator>> {
+        self.shared().settings.dialer.tls.clone()
     }
 
     /// The current pool snapshot (servers, states, live counters).

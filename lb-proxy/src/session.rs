@@ -4,13 +4,14 @@
 //! 1. admission under the VIP and global caps (waits in the bounded queue up to the queue
 //!    timeout, else the client is closed);
 //! 2. from a trusted peer (`accept_proxy_from`), the PROXY header, within the client timeout;
-//! 3. a server: persistence, then the scheduler; a failed connect (refused, unreachable, or
-//!    over the connect timeout) is retried on another server not tried yet, up to `retries`
-//!    times; when none is left the client is closed without a byte;
+//! 3. a server: persistence, then the scheduler; a failed connect (refused, unreachable, over
+//!    the connect timeout, or a failed TLS handshake with `server_tls`) is retried on another
+//!    server not tried yet, up to `retries` times; when none is left the client is closed
+//!    without a byte;
 //! 4. the preamble to the server: the PROXY header (`send_proxy`) and any client data read
 //!    with the client's own header;
-//! 5. forwarding until the session ends (see [`crate::forward`]); the server's session
-//!    registry can close it from outside;
+//! 5. forwarding until the session ends (see [`crate::forward`], or [`crate::tls::relay`]
+//!    with TLS on either side); the server's session registry can close it from outside;
 //! 6. counters and the access log line (see [`crate::access_log`]). Stopping the service
 //!    ends a session at whatever step it is.
 
@@ -31,7 +32,7 @@ use crate::selection::{OpenConnection, Selection, Target};
 use crate::service::Shared;
 use crate::sessions::CloseSignal;
 use crate::stats::Counters;
-use crate::tls::{self, ClientStream};
+use crate::tls::{self, ClientStream, ServerStream};
 
 /// Serves `client`, accepted from `peer`, until it is done or the service stops.
 pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
@@ -58,27 +59,17 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
     let settings = &shared.settings;
     let counters = &shared.counters;
     let connected = &mut session.connected;
-    let outcome = match &mut session.client {
-        ClientStream::Plain(client) => {
-            forward(
-                client,
-                &connected.server,
-                Transfer::Splice,
-                settings.idle_limit,
-                &mut connected.closed,
-            )
-            .await
+    let (idle_limit, closed) = (settings.idle_limit, &mut connected.closed);
+    // The relays are boxed: a plain TCP session's task should not be as large as they are.
+    let outcome = match (&mut session.client, &mut connected.server) {
+        (ClientStream::Plain(client), ServerStream::Plain(server)) => {
+            forward(client, server, Transfer::Splice, idle_limit, closed).await
         }
-        ClientStream::Tls(client) => {
-            // Boxed: a plain TCP session's task should not be as large as the TLS relay.
-            let server = &mut connected.server;
-            Box::pin(tls::relay(
-                client,
-                server,
-                settings.idle_limit,
-                &mut connected.closed,
-            ))
-            .await
+        (ClientStream::Tls(client), server) => {
+            Box::pin(tls::relay(client, server, idle_limit, closed)).await
+        }
+        (ClientStream::Plain(client), ServerStream::Tls(server)) => {
+            Box::pin(tls::relay(client, server, idle_limit, closed)).await
         }
     };
     counters
@@ -211,7 +202,7 @@ async fn establish(
 
 /// A server connection and what lives as long as it.
 struct Connected {
-    server: TcpStream,
+    server: ServerStream,
     target: Target,
     open: OpenConnection,
     closed: CloseSignal,

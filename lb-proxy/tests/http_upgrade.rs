@@ -5,7 +5,7 @@ mod http_support;
 
 use std::time::Duration;
 
-use http_support::{STEP, http_vip, raw};
+use http_support::{STEP, http_vip, raw, read_head};
 use lb_proxy::Service;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -28,18 +28,6 @@ async fn upgrading_server(answer: &'static str) -> std::net::SocketAddr {
         }
     });
     address
-}
-
-async fn read_head(stream: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut byte = [0u8];
-        if stream.read(&mut byte).await.unwrap() == 0 {
-            break;
-        }
-        head.push(byte[0]);
-    }
-    String::from_utf8(head).unwrap()
 }
 
 #[tokio::test]

@@ -30,7 +30,8 @@
 //! ```
 //!
 //! Each table's keys and defaults are listed in its module: `vip` (and what `[defaults]` may
-//! set), `check`, `persistence`, `servers`, `transport`, `http`, `tls`. Durations read like `500ms`, `10s`,
+//! set), `check`, `persistence`, `servers`, `transport`, `http`, `tls`,
+//! `server_tls`. Durations read like `500ms`, `10s`,
 //! `2m`, `1h30m` ([`crate::model::parse_duration`]). Servers get their
 //! [`crate::model::ServerId`] from their order within the VIP: `#0`, `#1`, `#2`...
 //!
@@ -46,6 +47,7 @@ mod error;
 mod http;
 mod persistence;
 mod reader;
+mod server_tls;
 mod servers;
 mod suggest;
 mod tls;

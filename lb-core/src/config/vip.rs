@@ -6,7 +6,7 @@
 //! list. A VIP's mode defaults to `tcp` and its scheduler to `round-robin`.
 
 use super::reader::{Field, Layered, Reader, Table, U32, UNREADABLE_ADDRESS};
-use super::{check, http, persistence, servers, tls, transport};
+use super::{check, http, persistence, server_tls, servers, tls, transport};
 use crate::model::{Mode, Persistence, SchedulerKind, Vip};
 
 /// The keys `[defaults]` may set, which every VIP inherits.
@@ -23,7 +23,7 @@ const INHERITED_KEYS: [&str; 9] = [
 ];
 
 /// The keys only a VIP sets.
-const OWN_KEYS: [&str; 9] = [
+const OWN_KEYS: [&str; 10] = [
     "name",
     "listen",
     "mode",
@@ -33,6 +33,7 @@ const OWN_KEYS: [&str; 9] = [
     "servers",
     "http",
     "tls",
+    "server_tls",
 ];
 
 /// Both modes, in documentation order.
@@ -131,6 +132,9 @@ pub(super) fn vip(reader: &mut Reader, field: &Field<'_>, defaults: Option<&Defa
     }
     if let Some(field) = table.get("tls") {
         vip.tls = tls::read(reader, &field, vip.mode);
+    }
+    if let Some(field) = table.get("server_tls") {
+        vip.server_tls = server_tls::read(reader, &field, vip.mode);
     }
     vip
 }

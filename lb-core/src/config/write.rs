@@ -16,8 +16,8 @@ use super::check::initial_name;
 use super::reader::UNREADABLE_ADDRESS;
 use crate::model::{
     Check, CheckKind, Config, Global, HeaderRule, HttpCheck, HttpOptions, KeepAlive, Mode,
-    PathMatch, Persistence, RedirectTarget, SchedulerKind, ScriptStep, Server, StatusRange,
-    TlsSettings, Vip, format_duration,
+    PathMatch, Persistence, RedirectTarget, SchedulerKind, ScriptStep, Server, ServerTls,
+    StatusRange, TlsSettings, Vip, format_duration,
 };
 
 /// The configuration as TOML that [`super::parse`] reads back to an equal `Config`.
@@ -124,6 +124,9 @@ fn vip(vip: &Vip) -> Entries {
     if let Some(settings) = &vip.tls {
         entries.raw("tls", tls(settings, vip.mode).inline());
     }
+    if let Some(settings) = &vip.server_tls {
+        entries.raw("server_tls", server_tls(settings, vip.mode).inline());
+    }
     let servers: Vec<String> = vip
         .servers
         .iter()
@@ -229,6 +232,27 @@ fn tls(tls: &TlsSettings, mode: Mode) -> Entries {
     });
     entries.raw("certificates", array(certificates));
     if tls.alpn != TlsSettings::default_alpn(mode) {
+        entries.raw("alpn", array(tls.alpn.iter().map(|p| p.to_toml_value())));
+    }
+    entries
+}
+
+fn server_tls(tls: &ServerTls, mode: Mode) -> Entries {
+    let mut entries = Entries::default();
+    if let Some(ca) = &tls.ca {
+        entries.text("ca", &ca.to_string_lossy());
+    }
+    if let Some(name) = &tls.server_name {
+        entries.text("server_name", name);
+    }
+    if !tls.verify {
+        entries.raw("verify", false);
+    }
+    if let Some(paths) = &tls.client_certificate {
+        entries.text("cert", &paths.cert.to_string_lossy());
+        entries.text("key", &paths.key.to_string_lossy());
+    }
+    if tls.alpn != ServerTls::default_alpn(mode) {
         entries.raw("alpn", array(tls.alpn.iter().map(|p| p.to_toml_value())));
     }
     entries

@@ -11,16 +11,19 @@
 //! letters, digits, `-`, `_` and `.` (they appear in admin API paths), cookie persistence only on
 //! `http` VIPs, PROXY protocol (`send_proxy`, `accept_proxy_from`) only on `tcp` VIPs, positive rise, fall, connection caps and table sizes, netmasks within the
 //! address length, a check port other than 0, TLS with at least one certificate whose files are
-//! named and ALPN names of 1 to 255 bytes, and no zero duration where zero makes no sense
-//! (every timeout and interval except `queue_timeout`, where zero means "do not queue").
+//! named and ALPN names of 1 to 255 bytes, TLS to servers with a `ca` while `verify` is on, a
+//! `server_name` that is a DNS name or an IP address and, on `http` VIPs, no ALPN protocol but
+//! `http/1.1`, and no zero duration where zero makes no sense (every timeout and interval
+//! except `queue_timeout`, where zero means "do not queue").
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::{
-    Check, CheckKind, Config, MAX_WEIGHT, Mode, Persistence, ScriptStep, TlsSettings, Vip,
+    Check, CheckKind, Config, MAX_WEIGHT, Mode, Persistence, ScriptStep, ServerTls, TlsSettings,
+    Vip,
 };
 
 /// One semantic problem of a configuration.
@@ -83,6 +86,9 @@ fn vip_settings(report: &mut Report, path: &str, vip: &Vip) {
     if let Some(tls) = &vip.tls {
         self::tls(report, &format!("{path}.tls"), tls);
     }
+    if let Some(server_tls) = &vip.server_tls {
+        self::server_tls(report, &format!("{path}.server_tls"), server_tls, vip.mode);
+    }
     if vip.mode == Mode::Http {
         let unsupported = "PROXY protocol works on tcp VIPs only; http VIPs send X-Forwarded-For";
         if vip.send_proxy.is_some() {
@@ -136,7 +142,51 @@ fn tls(report: &mut Report, path: &str, tls: &TlsSettings) {
             }
         }
     }
-    for (index, protocol) in tls.alpn.iter().enumerate() {
+    alpn(report, path, &tls.alpn);
+}
+
+fn server_tls(report: &mut Report, path: &str, tls: &ServerTls, mode: Mode) {
+    match &tls.ca {
+        None if tls.verify => report.push(
+            format!("{path}.ca"),
+            "needed while `verify` is on: the PEM file of the authorities that sign the \
+             servers' certificates (`verify = false` accepts any certificate, insecure)",
+        ),
+        Some(ca) if ca.as_os_str().is_empty() => report.push(format!("{path}.ca"), "names no file"),
+        _ => {}
+    }
+    if let Some(name) = &tls.server_name {
+        if name.parse::<IpAddr>().is_err() && !is_dns_name(name) {
+            report.push(
+                format!("{path}.server_name"),
+                format!("`{name}` is neither a DNS name nor an IP address"),
+            );
+        }
+    }
+    if let Some(paths) = &tls.client_certificate {
+        for (key, file) in [("cert", &paths.cert), ("key", &paths.key)] {
+            if file.as_os_str().is_empty() {
+                report.push(format!("{path}.{key}"), "names no file");
+            }
+        }
+    }
+    alpn(report, path, &tls.alpn);
+    if mode == Mode::Http {
+        for (index, protocol) in tls.alpn.iter().enumerate() {
+            if protocol != "http/1.1" {
+                report.push(
+                    format!("{path}.alpn[{index}]"),
+                    format!(
+                        "http VIPs speak HTTP/1.1 to their servers: `{protocol}` cannot be offered"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn alpn(report: &mut Report, path: &str, protocols: &[String]) {
+    for (index, protocol) in protocols.iter().enumerate() {
         if protocol.is_empty() || protocol.len() > 255 {
             report.push(
                 format!("{path}.alpn[{index}]"),
@@ -144,6 +194,17 @@ fn tls(report: &mut Report, path: &str, tls: &TlsSettings) {
             );
         }
     }
+}
+
+/// Labels of letters, digits, `-` and `_`, 1 to 63 bytes each, 253 bytes in all at most.
+fn is_dns_name(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+        })
 }
 
 fn servers(report: &mut Report, path: &str, vip: &Vip) {

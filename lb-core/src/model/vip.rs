@@ -4,13 +4,13 @@
 //! scheduler `round-robin`, no persistence, a `tcp` check, connect timeout 10 s, client and
 //! server idle timeouts 2 m, tunnel timeout 1 h, queue timeout 2 m, HTTP request-head timeout
 //! 10 s, 3 connect retries, no per-VIP cap beyond 4096, global cap 20480; no PROXY protocol
-//! either way, no fixed source address, no TCP keep-alive.
+//! either way, no fixed source address, no TCP keep-alive, no TLS on either side.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Check, HttpOptions, KeepAlive, Network, ProxyVersion, Server, TlsSettings};
+use super::{Check, HttpOptions, KeepAlive, Network, ProxyVersion, Server, ServerTls, TlsSettings};
 
 /// A whole configuration: global settings, the admin listener and every VIP.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -270,6 +270,8 @@ pub struct Vip {
     pub http: HttpOptions,
     /// TLS termination on the listen addresses (default: none, cleartext).
     pub tls: Option<TlsSettings>,
+    /// TLS to the servers (default: none, cleartext).
+    pub server_tls: Option<ServerTls>,
 }
 
 impl Vip {
@@ -294,6 +296,7 @@ impl Vip {
             server_keepalive: None,
             http: HttpOptions::default(),
             tls: None,
+            server_tls: None,
         }
     }
 

@@ -239,7 +239,8 @@ async fn watch(context: Arc<Context>, server: ServerId, address: std::net::Socke
         tokio::time::sleep_until(due).await;
         let check = context.check.load_full();
         let started = Instant::now();
-        let outcome = probe_io::probe(&check, address).await;
+        let tls = context.service.server_tls();
+        let outcome = probe_io::probe(&check, address, tls.as_deref()).await;
         let took = started.elapsed().as_secs_f64();
         if let Some(watched) = context.machines().get(&server) {
             let vip = context.service.name();

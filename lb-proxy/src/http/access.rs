@@ -8,7 +8,6 @@
 //! (the body stopped early: client gone, timeout, server marked down) or `local` (a response
 //! lb made itself: a redirect or an error status).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,7 +22,7 @@ use crate::service::Shared;
 pub(crate) struct HttpAccess {
     shared: Arc<Shared>,
     received: Instant,
-    client: SocketAddr,
+    client: Arc<str>,
     method: Method,
     uri: Uri,
     server: Option<Target>,
@@ -36,17 +35,17 @@ pub(crate) struct HttpAccess {
 }
 
 impl HttpAccess {
-    /// A request received now.
+    /// A request received now from `client` (its address as the line writes it).
     pub(super) fn received(
         shared: &Arc<Shared>,
-        client: SocketAddr,
+        client: &Arc<str>,
         method: &Method,
         uri: &Uri,
     ) -> Self {
         HttpAccess {
             shared: Arc::clone(shared),
             received: Instant::now(),
-            client,
+            client: Arc::clone(client),
             method: method.clone(),
             uri: uri.clone(),
             server: None,
@@ -64,10 +63,10 @@ impl HttpAccess {
         self.head_ms = millis(self.received);
     }
 
-    fn server_name(&self) -> String {
+    fn server_name(&self) -> Arc<str> {
         self.server
             .as_ref()
-            .map_or_else(|| String::from("-"), |t| self.shared.server_name(t))
+            .map_or_else(|| Arc::from("-"), |t| self.shared.server_name(t))
     }
 }
 

@@ -9,34 +9,61 @@
 //! keep-alive pool; what the relay holds (the count of requests open to its server) is
 //! released when the relay is dropped.
 
-use std::any::Any;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
+use tokio::sync::watch;
 use tokio::time::Sleep;
 
 use super::access::HttpAccess;
+use super::upstream::{Sender, Upstreams};
 use super::{BoxError, ProxyBody};
+use crate::selection::OpenConnection;
+use crate::sessions::CloseSignal;
 
-/// What runs when a body has been read to its end.
-pub(crate) type OnEnd = Box<dyn FnOnce() + Send>;
-/// What fires when the body must stop.
-pub(crate) type Closed = Pin<Box<dyn Future<Output = ()> + Send>>;
+/// What happens once a body has been read to its end.
+pub(crate) enum OnEnd {
+    /// A request body: the server timeout may start.
+    Uploaded(watch::Sender<bool>),
+    /// A response body: its server connection can carry another request.
+    Reusable(Arc<Upstreams>, SocketAddr, Sender),
+}
+
+impl OnEnd {
+    fn run(self) {
+        match self {
+            OnEnd::Uploaded(sent) => {
+                sent.send_replace(true);
+            }
+            OnEnd::Reusable(upstreams, address, sender) => upstreams.give_back(address, sender),
+        }
+    }
+}
+
+/// The error of a body stopped by its close signal.
+const CLOSED: &str = "closed by the administrator";
 
 /// A body read from one side, to be written to the other.
 pub(crate) struct Relay {
     inner: Incoming,
     idle_limit: Duration,
     stall: Option<Pin<Box<Sleep>>>,
-    closed: Option<Closed>,
+    /// The close signal, kept as it is while frames come without waiting.
+    close: Option<CloseSignal>,
+    /// The close signal as a future (which costs an allocation), made the first time the body
+    /// has to wait. A close sent in between is not missed: the signal remembers the
+    /// generation it started under.
+    closed: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     on_end: Option<OnEnd>,
     access: Option<HttpAccess>,
-    _held: Option<Box<dyn Any + Send>>,
+    _held: Option<OpenConnection>,
 }
 
 impl Relay {
@@ -46,6 +73,7 @@ impl Relay {
             inner,
             idle_limit,
             stall: None,
+            close: None,
             closed: None,
             on_end: None,
             access: None,
@@ -54,8 +82,8 @@ impl Relay {
     }
 
     /// Fails the body once `closed` fires.
-    pub(crate) fn closed_by(mut self, closed: Closed) -> Self {
-        self.closed = Some(closed);
+    pub(crate) fn closed_by(mut self, closed: CloseSignal) -> Self {
+        self.close = Some(closed);
         self
     }
 
@@ -72,9 +100,9 @@ impl Relay {
         self
     }
 
-    /// Keeps `held` alive as long as the body.
-    pub(crate) fn holding(mut self, held: impl Any + Send) -> Self {
-        self._held = Some(Box::new(held));
+    /// Keeps `held` (the count of requests open to a server) as long as the body.
+    pub(crate) fn holding(mut self, held: Option<OpenConnection>) -> Self {
+        self._held = held;
         self
     }
 
@@ -85,7 +113,7 @@ impl Relay {
 
     fn ended(&mut self) {
         if let Some(on_end) = self.on_end.take() {
-            on_end();
+            on_end.run();
         }
         if let Some(access) = &mut self.access {
             access.termination = "finished";
@@ -104,7 +132,7 @@ impl Body for Relay {
         let this = self.get_mut();
         if let Some(closed) = &mut this.closed {
             if closed.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Some(Err("closed by the administrator".into())));
+                return Poll::Ready(Some(Err(CLOSED.into())));
             }
         }
         match Pin::new(&mut this.inner).poll_frame(cx) {
@@ -128,6 +156,13 @@ impl Body for Relay {
                 }
             }
             Poll::Pending => {
+                if let Some(mut signal) = this.close.take() {
+                    let mut closed = Box::pin(async move { signal.closed().await });
+                    if closed.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Some(Err(CLOSED.into())));
+                    }
+                    this.closed = Some(closed);
+                }
                 let limit = this.idle_limit;
                 let stall = this
                     .stall

@@ -8,7 +8,7 @@
 //! right-most `X-Forwarded-For` element and the last `Forwarded` element, and a proto or port
 //! it set is kept.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use http::{HeaderMap, HeaderName, HeaderValue, header};
 
@@ -29,33 +29,51 @@ pub(crate) struct Hop {
     pub(crate) trusted: bool,
 }
 
-/// Rewrites the forwarding headers of a request for the server.
-pub(crate) fn apply(headers: &mut HeaderMap, hop: Hop) {
-    let proto = if hop.tls { "https" } else { "http" };
-    let client_ip = hop.client.ip().to_canonical();
-    let prior_for = joined(headers, &X_FORWARDED_FOR, hop.trusted);
-    let prior_forwarded = joined(headers, &header::FORWARDED, hop.trusted);
-    let node = match client_ip {
-        std::net::IpAddr::V4(v4) => v4.to_string(),
-        std::net::IpAddr::V6(v6) => format!("\"[{v6}]\""),
-    };
-    let element = format!("for={node};proto={proto}");
-    set(
-        headers,
-        X_FORWARDED_FOR,
-        append(prior_for, &client_ip.to_string()),
-    );
-    set(
-        headers,
-        header::FORWARDED,
-        append(prior_forwarded, &element),
-    );
-    for (name, value) in [
-        (X_FORWARDED_PROTO, proto.to_owned()),
-        (X_FORWARDED_PORT, hop.local.port().to_string()),
-    ] {
-        if !hop.trusted || !headers.contains_key(&name) {
-            set(headers, name, Some(value));
+/// The proxy's own forwarding values for one client connection, made once when it connects
+/// so that each request only copies them.
+#[derive(Debug, Clone)]
+pub(crate) struct Forwarding {
+    trusted: bool,
+    client_ip: HeaderValue,
+    element: HeaderValue,
+    proto: HeaderValue,
+    port: HeaderValue,
+}
+
+impl Forwarding {
+    /// The values that tell a server about `hop`.
+    pub(crate) fn new(hop: Hop) -> Self {
+        let proto = if hop.tls { "https" } else { "http" };
+        let client_ip = hop.client.ip().to_canonical();
+        let node = match client_ip {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("\"[{v6}]\""),
+        };
+        let value = |text: String| {
+            HeaderValue::try_from(text).expect("addresses and numbers are valid header values")
+        };
+        Forwarding {
+            trusted: hop.trusted,
+            client_ip: value(client_ip.to_string()),
+            element: value(format!("for={node};proto={proto}")),
+            proto: HeaderValue::from_static(proto),
+            port: value(hop.local.port().to_string()),
+        }
+    }
+
+    /// Rewrites the forwarding headers of a request for the server.
+    pub(crate) fn apply(&self, headers: &mut HeaderMap) {
+        let prior_for = joined(headers, &X_FORWARDED_FOR, self.trusted);
+        let prior_forwarded = joined(headers, &header::FORWARDED, self.trusted);
+        headers.insert(X_FORWARDED_FOR, append(prior_for, &self.client_ip));
+        headers.insert(header::FORWARDED, append(prior_forwarded, &self.element));
+        for (name, value) in [
+            (X_FORWARDED_PROTO, &self.proto),
+            (X_FORWARDED_PORT, &self.port),
+        ] {
+            if !self.trusted || !headers.contains_key(&name) {
+                headers.insert(name, value.clone());
+            }
         }
     }
 }
@@ -75,17 +93,14 @@ fn joined(headers: &mut HeaderMap, name: &HeaderName, keep: bool) -> Option<Stri
     (keep && !kept.is_empty()).then(|| kept.join(", "))
 }
 
-fn append(prior: Option<String>, own: &str) -> Option<String> {
-    Some(match prior {
-        Some(prior) => format!("{prior}, {own}"),
-        None => own.to_owned(),
-    })
-}
-
-fn set(headers: &mut HeaderMap, name: HeaderName, value: Option<String>) {
-    if let Some(value) = value.and_then(|v| HeaderValue::try_from(v).ok()) {
-        headers.insert(name, value);
-    }
+/// `own` after the `prior` values kept, if any.
+fn append(prior: Option<String>, own: &HeaderValue) -> HeaderValue {
+    let Some(prior) = prior else {
+        return own.clone();
+    };
+    let own = own.to_str().expect("made from text");
+    HeaderValue::try_from(format!("{prior}, {own}"))
+        .expect("kept values passed `to_str`: visible ASCII joins into a valid value")
 }
 
 #[cfg(test)]
@@ -113,7 +128,7 @@ mod tests {
     #[test]
     fn an_untrusted_clients_values_are_replaced() {
         let mut headers = spoofed();
-        apply(&mut headers, hop(false));
+        Forwarding::new(hop(false)).apply(&mut headers);
         assert_eq!(headers["x-forwarded-for"], "192.0.2.9");
         assert_eq!(headers.get_all("x-forwarded-for").iter().count(), 1);
         assert_eq!(headers["x-forwarded-proto"], "http");
@@ -124,7 +139,7 @@ mod tests {
     #[test]
     fn a_trusted_proxys_values_stay_in_front_of_the_client_address() {
         let mut headers = spoofed();
-        apply(&mut headers, hop(true));
+        Forwarding::new(hop(true)).apply(&mut headers);
         assert_eq!(headers["x-forwarded-for"], "1.1.1.1, 2.2.2.2, 192.0.2.9");
         assert_eq!(headers["x-forwarded-proto"], "https");
         assert_eq!(
@@ -134,7 +149,7 @@ mod tests {
         let mut v6 = HeaderMap::new();
         let mut six = hop(false);
         six.client = "[2001:db8::1]:1".parse().unwrap();
-        apply(&mut v6, six);
+        Forwarding::new(six).apply(&mut v6);
         assert_eq!(v6["forwarded"], "for=\"[2001:db8::1]\";proto=http");
     }
 }

@@ -16,30 +16,41 @@ pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
             .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
 }
 
+/// The fields that are hop-by-hop whether or not `Connection` names them.
+const HOP_BY_HOP: [HeaderName; 7] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
 /// Removes the hop-by-hop fields; with `keep_upgrade`, the upgrade survives.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    // Fields named by `Connection` only count when it is there, and it is one of these.
+    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        return;
+    }
     let upgrade = keep_upgrade
         .then(|| headers.get(header::UPGRADE).cloned())
         .flatten();
-    let listed: Vec<HeaderName> = headers
+    // The values are shared bytes: copying them out of the map copies no text.
+    let listed: Vec<HeaderValue> = headers
         .get_all(header::CONNECTION)
+        .iter()
+        .cloned()
+        .collect();
+    for token in listed
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .filter_map(|token| HeaderName::try_from(token.trim()).ok())
-        .collect();
-    for name in listed {
-        headers.remove(name);
+    {
+        // Removing by name text parses it on the stack: no allocation per token.
+        headers.remove(token.trim());
     }
-    for name in [
-        header::CONNECTION,
-        HeaderName::from_static("keep-alive"),
-        HeaderName::from_static("proxy-connection"),
-        header::TE,
-        header::TRAILER,
-        header::TRANSFER_ENCODING,
-        header::UPGRADE,
-    ] {
+    for name in HOP_BY_HOP {
         headers.remove(name);
     }
     if let Some(upgrade) = upgrade {

@@ -43,7 +43,6 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
@@ -76,9 +75,6 @@ pub(crate) type ProxyBody = http_body_util::combinators::UnsyncBoxBody<Bytes, Bo
 
 /// Streams an HTTP/2 client may have open at once.
 const H2_MAX_STREAMS: u32 = 128;
-
-/// How long a refused client's socket is drained before it is closed.
-const LINGER: Duration = Duration::from_secs(1);
 
 /// What the connections of one `http` VIP share.
 #[derive(Debug)]
@@ -153,18 +149,15 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
             };
             match protocol {
                 Ok(Ok(Protocol::Http1)) => {
-                    let stream = Arc::new(client);
                     let refused = Arc::new(OnceLock::new());
                     let io = ClientIo::new(
-                        SharedSocket(Arc::clone(&stream)),
+                        SharedSocket(Arc::new(client)),
                         RequestGuard::new(guard),
                         Arc::clone(&refused),
                         settings.timeouts.client,
                     );
                     let served = http1_over(io, service, settings, guard, &mut stopped).await;
-                    if refusal_logged(&refused, &shared, peer) {
-                        linger(&stream).await;
-                    }
+                    log_refusal(&refused, &shared, peer);
                     served
                 }
                 Ok(Ok(Protocol::Http2)) => {
@@ -197,7 +190,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
                     settings.timeouts.client,
                 );
                 let served = http1_over(io, service, settings, guard, &mut stopped).await;
-                refusal_logged(&refused, &shared, peer);
+                log_refusal(&refused, &shared, peer);
                 served
             }
         }
@@ -255,14 +248,12 @@ where
     until_stopped(connection, stopped).await
 }
 
-/// Counts and logs the refusal of the guard, if it refused; answers whether it did.
-fn refusal_logged(refused: &OnceLock<Violation>, shared: &Shared, peer: SocketAddr) -> bool {
-    let Some(violation) = refused.get() else {
-        return false;
-    };
-    shared.counters.count_response(violation.status());
-    warn!(vip = %shared.settings.name, %peer, status = violation.status(), reason = violation.reason(), "request refused");
-    true
+/// Counts and logs the refusal of the guard, if it refused.
+fn log_refusal(refused: &OnceLock<Violation>, shared: &Shared, peer: SocketAddr) {
+    if let Some(violation) = refused.get() {
+        shared.counters.count_response(violation.status());
+        warn!(vip = %shared.settings.name, %peer, status = violation.status(), reason = violation.reason(), "request refused");
+    }
 }
 
 /// Runs `connection` until it ends (`Err(Some)` if it failed) or the service stops
@@ -275,21 +266,4 @@ async fn until_stopped(
         served = connection => served.map_err(Some),
         () = stopped.closed() => Err(None),
     }
-}
-
-/// Shuts the write side and drains what the client still sends for a moment, so that closing
-/// does not reset the connection before the client has read the refusal.
-async fn linger(stream: &TcpStream) {
-    let _ = socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write);
-    let drain = async {
-        let mut sink = [0u8; 4096];
-        while stream.readable().await.is_ok() {
-            match stream.try_read(&mut sink) {
-                Ok(0) => break,
-                Err(error) if error.kind() != std::io::ErrorKind::WouldBlock => break,
-                _ => {}
-            }
-        }
-    };
-    let _ = tokio::time::timeout(LINGER, drain).await;
 }

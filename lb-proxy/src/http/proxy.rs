@@ -12,6 +12,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
 use hyper::body::{Body, Incoming};
@@ -19,10 +20,10 @@ use tokio::sync::watch;
 use tracing::warn;
 
 use super::access::HttpAccess;
-use super::body::Relay;
-use super::forwarded::{self, Hop};
+use super::body::{OnEnd, Relay};
+use super::forwarded::{Forwarding, Hop};
 use super::headers::{is_upgrade, strip_hop_by_hop};
-use super::reply::status_response;
+use super::reply::{empty_body, status_response};
 use super::tunnel::tunnel;
 use super::upstream::{Sender, dial};
 use super::{HttpVip, ProxyBody};
@@ -46,6 +47,9 @@ pub(crate) struct Client {
     shared: Arc<Shared>,
     vip: Arc<HttpVip>,
     hop: Hop,
+    forwarding: Forwarding,
+    /// The client's address as access lines write it, made once.
+    client_text: Arc<str>,
 }
 
 impl Client {
@@ -63,7 +67,14 @@ impl Client {
             tls: shared.settings.tls.is_some(),
             trusted,
         };
-        Client { shared, vip, hop }
+        let forwarding = Forwarding::new(hop);
+        Client {
+            shared,
+            vip,
+            hop,
+            forwarding,
+            client_text: peer.to_string().into(),
+        }
     }
 
     /// The service's counters.
@@ -77,7 +88,7 @@ impl Client {
         let rules = &self.vip.rules;
         let mut access = HttpAccess::received(
             &self.shared,
-            self.hop.client,
+            &self.client_text,
             request.method(),
             request.uri(),
         );
@@ -93,7 +104,7 @@ impl Client {
         let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
         let (mut parts, body) = request.into_parts();
         strip_hop_by_hop(&mut parts.headers, upgrade);
-        forwarded::apply(&mut parts.headers, self.hop);
+        self.forwarding.apply(&mut parts.headers);
         let pool = self.shared.pool.load_full();
         let names = self.shared.names.load_full();
         let visit = self
@@ -105,11 +116,8 @@ impl Client {
         rules.rewrite(&settings.name, &mut parts.uri);
         rules.on_request(&mut parts.headers);
         parts.version = Version::HTTP_11;
-        let (uploaded, sent) = watch::channel(body.is_end_stream());
-        let body = Relay::new(body, settings.timeouts.client).on_end(Box::new(move || {
-            uploaded.send_replace(true);
-        }));
-        let mut request = Request::from_parts(parts, body.boxed());
+        let (body, sent) = upload(body, settings.timeouts.client);
+        let mut request = Request::from_parts(parts, body);
         let mut selection = Selection::new(
             pool,
             &self.shared.stick,
@@ -125,7 +133,7 @@ impl Client {
                 break;
             };
             tried = true;
-            let failure = match self.exchange(&target, request, &sent).await {
+            let failure = match self.exchange(&target, request, sent.as_ref()).await {
                 Ok((mut response, sender)) => {
                     let open = selection.connected(&target);
                     Counters::bump(&self.shared.counters.established);
@@ -193,7 +201,7 @@ impl Client {
         &self,
         target: &Target,
         mut request: Request<ProxyBody>,
-        sent: &watch::Receiver<bool>,
+        sent: Option<&watch::Receiver<bool>>,
     ) -> Result<(Response<Incoming>, Sender), Failure> {
         while let Some(sender) = self.vip.upstreams.take(target.address).await {
             match self.send(sender, request, sent).await {
@@ -219,20 +227,26 @@ impl Client {
     }
 
     /// Sends `request` on `sender`; the server timeout runs once the request body has been
-    /// sent whole (`sent`), a slow upload being bounded by the client timeout instead.
+    /// sent whole (`sent`; at once without a body), a slow upload being bounded by the client
+    /// timeout instead.
     async fn send(
         &self,
         mut sender: Sender,
         request: Request<ProxyBody>,
-        sent: &watch::Receiver<bool>,
+        sent: Option<&watch::Receiver<bool>>,
     ) -> Result<(Response<Incoming>, Sender), Failure> {
         let limit = self.shared.settings.timeouts.server;
         let exchange = sender.try_send_request(request);
         tokio::pin!(exchange);
-        let mut sent = sent.clone();
-        let early = tokio::select! {
-            outcome = &mut exchange => Some(outcome),
-            _ = sent.wait_for(|sent| *sent) => None,
+        let early = match sent {
+            None => None,
+            Some(sent) => {
+                let mut sent = sent.clone();
+                tokio::select! {
+                    outcome = &mut exchange => Some(outcome),
+                    _ = sent.wait_for(|sent| *sent) => None,
+                }
+            }
         };
         let outcome = match early {
             Some(outcome) => outcome,
@@ -266,22 +280,31 @@ impl Client {
         let (mut parts, body) = response.into_parts();
         let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
         strip_hop_by_hop(&mut parts.headers, switching);
-        let upstreams = Arc::clone(&self.vip.upstreams);
-        let address = target.address;
         let mut relay = Relay::new(body, self.shared.settings.timeouts.server)
             .holding(open)
             .logging(access);
         if !switching {
+            let upstreams = Arc::clone(&self.vip.upstreams);
             if relay.is_end_stream() {
-                upstreams.give_back(address, sender);
+                upstreams.give_back(target.address, sender);
             } else {
-                relay = relay.on_end(Box::new(move || upstreams.give_back(address, sender)));
+                relay = relay.on_end(OnEnd::Reusable(upstreams, target.address, sender));
             }
-            let mut closed = self.shared.sessions.subscribe(target.id);
-            relay = relay.closed_by(Box::pin(async move { closed.closed().await }));
+            relay = relay.closed_by(self.shared.sessions.subscribe(target.id));
         }
         Response::from_parts(parts, relay.boxed())
     }
+}
+
+/// The request body to send, and what tells when it has been sent whole (`None` when there
+/// is no body).
+fn upload(body: Incoming, idle_limit: Duration) -> (ProxyBody, Option<watch::Receiver<bool>>) {
+    if body.is_end_stream() {
+        return (empty_body(), None);
+    }
+    let (uploaded, sent) = watch::channel(false);
+    let relay = Relay::new(body, idle_limit).on_end(OnEnd::Uploaded(uploaded));
+    (relay.boxed(), Some(sent))
 }
 
 /// The `host[:port]` of an absolute-form target, without any user information.

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Empty, Full};
 
 use super::ProxyBody;
 use super::guard::Violation;
@@ -23,6 +23,11 @@ pub(crate) fn refusal_bytes(violation: Violation) -> Vec<u8> {
         body.len()
     )
     .into_bytes()
+}
+
+/// A body with nothing in it (a request without a body is sent with this one).
+pub(crate) fn empty_body() -> ProxyBody {
+    Empty::new().map_err(|never| match never {}).boxed_unsync()
 }
 
 /// A response of the proxy's own with a one-line body naming the status.

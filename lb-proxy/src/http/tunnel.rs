@@ -1,7 +1,7 @@
 //! Upgraded connections (WebSocket, noVNC consoles): once the server answers 101, the client
 //! and server sockets are joined and bytes are copied both ways by the TCP forwarding engine
-//! ([`crate::forward`]: splice, half-close honoured), or through buffers for a TLS client
-//! ([`crate::tls::relay`]), under the tunnel timeout; the server's
+//! ([`crate::forward`]: splice, half-close honoured), or through buffers with TLS on either
+//! side ([`crate::tls::relay`]), under the tunnel timeout; the server's
 //! session signal closes the tunnel (maintenance, down with `shutdown_sessions_on_down`).
 //! Bytes either side had sent past the 101 exchange are passed on first. The tunnel counts as
 //! a connection open to its server until it ends.
@@ -19,7 +19,7 @@ use super::io::{ClientIo, SharedSocket};
 use crate::forward::{Transfer, forward};
 use crate::selection::OpenConnection;
 use crate::sessions::CloseSignal;
-use crate::tls;
+use crate::tls::{self, ServerStream};
 
 /// Joins the two sides of an accepted upgrade until the tunnel ends.
 pub(crate) async fn tunnel(
@@ -33,26 +33,33 @@ pub(crate) async fn tunnel(
         debug!("upgrade abandoned before the tunnel was set up");
         return;
     };
-    let Ok((mut server_stream, server_early)) = take::<TcpStream>(server) else {
+    let Ok((mut server_stream, server_early)) = take::<ServerStream>(server) else {
         debug!("upgraded server connection of an unexpected kind");
         return;
     };
     let outcome = match take::<ClientIo<SharedSocket>>(client) {
         Ok((client_io, client_early)) => {
-            let client_stream = client_io.into_stream().0;
+            let mut client_socket = client_io.into_stream();
             if server_stream.write_all(&client_early).await.is_err()
-                || write_all(&client_stream, &server_early).await.is_err()
+                || write_all(&client_socket.0, &server_early).await.is_err()
             {
                 return;
             }
-            forward(
-                &client_stream,
-                &server_stream,
-                Transfer::Splice,
-                idle_limit,
-                &mut closed,
-            )
-            .await
+            match &mut server_stream {
+                ServerStream::Plain(server) => {
+                    forward(
+                        &client_socket.0,
+                        server,
+                        Transfer::Splice,
+                        idle_limit,
+                        &mut closed,
+                    )
+                    .await
+                }
+                ServerStream::Tls(server) => {
+                    tls::relay(&mut client_socket, server, idle_limit, &mut closed).await
+                }
+            }
         }
         Err(client) => {
             let Ok((client_io, client_early)) = take::<ClientIo<TlsClient>>(client) else {

@@ -12,12 +12,21 @@
 //! Defaults: the handshake must finish within the client timeout on `tcp` VIPs and the
 //! request-head timeout on `http` VIPs; a client that fails it is closed and counted
 //! (`tls_handshake` errors).
+//!
+//! TLS to servers (`server_tls`) is the other direction: an [`Originator`] per generation
+//! ([`upstream`]) makes each server connection a [`ServerStream`] over TLS, the handshake
+//! being part of the connect (within the connect timeout; a refused certificate is a failed
+//! connect, retried on another server). A `tcp` session with TLS on either side is forwarded
+//! by [`relay()`], splice being kept for cleartext on both sides.
 
 mod certificates;
 mod client;
+mod insecure;
 mod relay;
 mod resolver;
 mod rewind;
+mod server;
+mod upstream;
 
 use std::io;
 use std::sync::Arc;
@@ -35,6 +44,8 @@ pub(crate) use client::ClientStream;
 pub(crate) use relay::relay;
 use resolver::SniResolver;
 pub(crate) use rewind::Rewind;
+pub(crate) use server::ServerStream;
+pub(crate) use upstream::Originator;
 
 /// The TLS side of one VIP.
 pub(crate) struct Terminator {

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lb_core::model::{Mode, Server, ServerId, Vip};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -132,4 +132,18 @@ impl Reply {
 pub async fn get(address: SocketAddr, path: &str, extra: &str) -> Reply {
     let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n{extra}Connection: close\r\n\r\n");
     Reply::parse(&raw(address, request.as_bytes()).await)
+}
+
+/// Reads a response or request head byte by byte, up to and including its blank line (less
+/// if the peer closes first), leaving whatever follows unread.
+pub async fn read_head(stream: &mut (impl AsyncRead + Unpin)) -> String {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8];
+        if stream.read(&mut byte).await.unwrap() == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    String::from_utf8(head).unwrap()
 }

@@ -30,12 +30,15 @@ pub struct Leaf {
 
 impl Authority {
     pub fn new() -> Authority {
+        Authority::named("lb test CA")
+    }
+
+    /// An authority whose certificate's common name is `name`.
+    pub fn named(name: &str) -> Authority {
         let key = KeyPair::generate().unwrap();
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "lb test CA");
+        params.distinguished_name.push(DnType::CommonName, name);
         let certificate = params.self_signed(&key).unwrap();
         Authority { certificate, key }
     }
@@ -58,6 +61,14 @@ impl Authority {
             paths,
             der: leaf.der().clone(),
         }
+    }
+
+    /// This CA's certificate written as `<file>.pem` in `dir`: a trust bundle for servers
+    /// and clients that verify its leaves.
+    pub fn write(&self, dir: &Path, file: &str) -> std::path::PathBuf {
+        let path = dir.join(format!("{file}.pem"));
+        std::fs::write(&path, self.certificate.pem()).unwrap();
+        path
     }
 
     /// A client configuration trusting this CA and offering `alpn`.
