@@ -24,7 +24,7 @@ use lb_proxy::{HealthChecks, Service};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tls_support::{Authority, Leaf};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 
 /// The request the tests send, and what nginx's TLS listener answers it.
