@@ -2,7 +2,7 @@
 """Side-by-side comparison of lb, HAProxy and nginx on this machine.
 
 Starts two nginx backends, an iperf3 server, and each proxy on loopback with equivalent
-settings (same timeouts, one worker/thread each). The proxy under test is pinned to core 0;
+settings (same timeouts, one worker/thread each, no access log). The proxy under test is pinned to core 0;
 the load generator and the backends run on core 1. Measurements are interleaved
 (lb, haproxy, nginx, direct) round by round so that drift cancels, and every run is bounded
 in time. Prints a table with lb/HAProxy ratios and writes JSON.
@@ -231,10 +231,10 @@ max_connections = {MAX_CONNECTIONS}
 class Proc:
     """A started process, pinned to a core, stopped on exit."""
 
-    def __init__(self, name, argv, core, log):
+    def __init__(self, name, argv, core, log, env=None):
         self.name = name
         self.popen = subprocess.Popen(
-            ["taskset", "-c", core, *argv], stdout=log, stderr=subprocess.STDOUT
+            ["taskset", "-c", core, *argv], stdout=log, stderr=subprocess.STDOUT, env=env
         )
 
     def pid(self):
@@ -398,7 +398,10 @@ def main():
         }
         commands["haproxy"] = ["haproxy", "-db", "-f", write("haproxy.cfg", haproxy_conf(tmp))]
         commands["nginx"] = ["nginx", "-c", write("nginx.conf", nginx_conf(tmp)), "-g", "daemon off;"]
-        proxies = {name: Proc(name, argv, PROXY_CORE, log) for name, argv in commands.items()
+        # HAProxy has no `log` line and nginx `access_log off`: lb's access log is off too.
+        quiet = dict(os.environ, RUST_LOG="info,lb::access=off")
+        proxies = {name: Proc(name, argv, PROXY_CORE, log, quiet if name.startswith("lb") else None)
+                   for name, argv in commands.items()
                    if name not in OTHERS or name in against}
         procs += proxies.values()
         # A port is None where that proxy cannot be measured: an lb build without the mode, or

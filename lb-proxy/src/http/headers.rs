@@ -16,8 +16,11 @@ pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
             .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
 }
 
+/// How many fields are hop-by-hop whatever `Connection` says.
+const HOP_BY_HOP_COUNT: usize = 7;
+
 /// The fields that are hop-by-hop whether or not `Connection` names them.
-const HOP_BY_HOP: [HeaderName; 7] = [
+const HOP_BY_HOP: [HeaderName; HOP_BY_HOP_COUNT] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
@@ -29,8 +32,16 @@ const HOP_BY_HOP: [HeaderName; 7] = [
 
 /// Removes the hop-by-hop fields; with `keep_upgrade`, the upgrade survives.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
-    // Fields named by `Connection` only count when it is there, and it is one of these.
-    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+    // One pass over the names finds the fields to remove: each removal costs a lookup, and
+    // most messages carry one such field (`Connection`) or none.
+    let mut present = [false; HOP_BY_HOP_COUNT];
+    for name in headers.keys() {
+        if let Some(index) = HOP_BY_HOP.iter().position(|hop| hop == name) {
+            present[index] = true;
+        }
+    }
+    if !present.contains(&true) {
+        // Fields named by `Connection` only count when it is there.
         return;
     }
     let upgrade = keep_upgrade
@@ -46,12 +57,20 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|token| {
+            !HOP_BY_HOP
+                .iter()
+                .any(|hop| hop.as_str().eq_ignore_ascii_case(token))
+        })
     {
         // Removing by name text parses it on the stack: no allocation per token.
-        headers.remove(token.trim());
+        headers.remove(token);
     }
-    for name in HOP_BY_HOP {
-        headers.remove(name);
+    for (name, present) in HOP_BY_HOP.into_iter().zip(present) {
+        if present {
+            headers.remove(name);
+        }
     }
     if let Some(upgrade) = upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
@@ -82,5 +101,21 @@ mod tests {
         assert_eq!(headers[header::UPGRADE], "websocket");
         assert_eq!(headers[header::CONNECTION], "upgrade");
         assert!(!headers.contains_key("x-secret"));
+    }
+
+    #[test]
+    fn end_to_end_fields_pass_untouched() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("a"));
+        headers.insert("x-secret", HeaderValue::from_static("1"));
+        let before = headers.clone();
+        strip_hop_by_hop(&mut headers, false);
+        assert_eq!(headers, before);
+        headers.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("close, X-Secret"),
+        );
+        strip_hop_by_hop(&mut headers, false);
+        assert_eq!(headers.keys().collect::<Vec<_>>(), [header::HOST]);
     }
 }

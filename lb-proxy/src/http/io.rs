@@ -1,12 +1,17 @@
 //! The client side of an HTTP connection as hyper sees it: every byte read passes the
 //! [`RequestGuard`] first, and writes that stall longer than the client timeout fail.
 //!
-//! The stream under it is a cleartext socket ([`SharedSocket`]) or a TLS session. On a
-//! refusal the error response (400 or 431, `Connection: close`) is written to the stream at
-//! once (best effort), the read fails so hyper drops the connection without dispatching
-//! anything read in the same call, and the violation is kept for the caller's log line. The
-//! cleartext socket is shared (`Arc`) so that the caller can still close it gracefully once
-//! hyper is done with it.
+//! The stream under it is a cleartext socket ([`SharedSocket`], shared so that tunnels can
+//! splice it) or a TLS session. On a refusal the violation is kept for the caller's log line
+//! and the read that found it does not return until the connection has been closed
+//! gracefully, the same way over TLS as in cleartext: the error response (400 or 431,
+//! `Connection: close`) is written, the stream shut down (a TLS `close_notify`, then a FIN),
+//! and what the client still sends is read and discarded until it closes, so that it reads
+//! the response instead of meeting a reset. Then the read fails, so hyper drops the
+//! connection without dispatching anything read in the same call. Hyper's own writes wait
+//! meanwhile.
+//!
+//! Defaults: the whole graceful close of a refused connection is bounded by [`LINGER`] (1 s).
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -23,6 +28,10 @@ use tokio::time::Sleep;
 
 use super::guard::{RequestGuard, Violation};
 use super::reply::refusal_bytes;
+
+/// How long a refused client's connection is closed gracefully (the response written, the
+/// stream shut down and drained) before it is dropped.
+const LINGER: Duration = Duration::from_secs(1);
 
 thread_local! {
     /// Where client bytes land before the guard has seen them: hyper's buffer only ever gets
@@ -41,6 +50,68 @@ pub(crate) struct ClientIo<S> {
     refused: Arc<OnceLock<Violation>>,
     write_limit: Duration,
     write_stall: Option<Pin<Box<Sleep>>>,
+    refusal: Option<Refusal>,
+}
+
+/// A refused connection being closed gracefully.
+#[derive(Debug)]
+struct Refusal {
+    violation: Violation,
+    response: Vec<u8>,
+    written: usize,
+    shut: bool,
+    deadline: Pin<Box<Sleep>>,
+}
+
+impl Refusal {
+    fn new(violation: Violation) -> Self {
+        Refusal {
+            violation,
+            response: refusal_bytes(violation),
+            written: 0,
+            shut: false,
+            deadline: Box::pin(tokio::time::sleep(LINGER)),
+        }
+    }
+
+    /// The error of the read that found the violation.
+    fn error(&self) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, self.violation.reason())
+    }
+
+    /// Writes the response, shuts `stream` down and drains it; `Ready` once that is done,
+    /// has failed or has taken [`LINGER`].
+    fn poll_close<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        cx: &mut Context<'_>,
+        stream: &mut S,
+    ) -> Poll<()> {
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        while self.written < self.response.len() {
+            let unwritten = &self.response[self.written..];
+            match ready!(Pin::new(&mut *stream).poll_write(cx, unwritten)) {
+                Ok(written @ 1..) => self.written += written,
+                Ok(0) | Err(_) => return Poll::Ready(()),
+            }
+        }
+        if !self.shut {
+            if ready!(Pin::new(&mut *stream).poll_shutdown(cx)).is_err() {
+                return Poll::Ready(());
+            }
+            self.shut = true;
+        }
+        SCRATCH.with_borrow_mut(|scratch| {
+            loop {
+                let mut sink = ReadBuf::new(scratch);
+                match ready!(Pin::new(&mut *stream).poll_read(cx, &mut sink)) {
+                    Ok(()) if !sink.filled().is_empty() => {}
+                    Ok(()) | Err(_) => return Poll::Ready(()),
+                }
+            }
+        })
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
@@ -58,6 +129,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
             refused,
             write_limit,
             write_stall: None,
+            refusal: None,
         }
     }
 
@@ -66,14 +138,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
         self.stream
     }
 
-    fn refuse(&mut self, cx: &mut Context<'_>, violation: Violation) -> io::Error {
-        let _ = self.refused.set(violation);
-        // Best effort: the stream's send buffer is empty or nearly so at this point.
-        let stream = Pin::new(&mut self.stream);
-        if let Poll::Ready(Ok(_)) = stream.poll_write(cx, &refusal_bytes(violation)) {
-            let _ = Pin::new(&mut self.stream).poll_flush(cx);
-        }
-        io::Error::new(io::ErrorKind::InvalidData, violation.reason())
+    /// Closes a refused connection gracefully, then fails the read.
+    fn poll_refused(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Some(refusal) = &mut self.refusal else {
+            debug_assert!(false, "closing a connection that was not refused");
+            return Poll::Ready(Ok(()));
+        };
+        ready!(refusal.poll_close(cx, &mut self.stream));
+        Poll::Ready(Err(refusal.error()))
+    }
+
+    /// Whether hyper's writes must wait: a refused connection is being closed (the read
+    /// that closes it wakes the task).
+    fn closing(&self) -> bool {
+        self.refusal.is_some()
     }
 
     /// Passes on a finished write; a pending one fails once it has stalled for the limit.
@@ -102,17 +180,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ClientIo<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        SCRATCH.with_borrow_mut(|scratch| {
-            let room = buf.remaining().min(scratch.len());
-            let mut read = ReadBuf::new(&mut scratch[..room]);
-            ready!(Pin::new(&mut this.stream).poll_read(cx, &mut read))?;
-            let bytes = read.filled();
-            match this.guard.feed(bytes) {
-                Ok(()) => buf.put_slice(bytes),
-                Err(violation) => return Poll::Ready(Err(this.refuse(cx, violation))),
-            }
-            Poll::Ready(Ok(()))
-        })
+        if this.refusal.is_none() {
+            let checked = SCRATCH.with_borrow_mut(|scratch| -> Poll<io::Result<_>> {
+                let room = buf.remaining().min(scratch.len());
+                let mut read = ReadBuf::new(&mut scratch[..room]);
+                ready!(Pin::new(&mut this.stream).poll_read(cx, &mut read))?;
+                let bytes = read.filled();
+                let checked = this.guard.feed(bytes);
+                if checked.is_ok() {
+                    buf.put_slice(bytes);
+                }
+                Poll::Ready(Ok(checked))
+            });
+            let Err(violation) = ready!(checked)? else {
+                return Poll::Ready(Ok(()));
+            };
+            let _ = this.refused.set(violation);
+            this.refusal = Some(Refusal::new(violation));
+        }
+        this.poll_refused(cx)
     }
 }
 
@@ -123,6 +209,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
         bytes: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if this.closing() {
+            return Poll::Pending;
+        }
         let written = Pin::new(&mut this.stream).poll_write(cx, bytes);
         this.stalled(written, cx)
     }
@@ -133,6 +222,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
         slices: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if this.closing() {
+            return Poll::Pending;
+        }
         let written = Pin::new(&mut this.stream).poll_write_vectored(cx, slices);
         this.stalled(written, cx)
     }
@@ -143,6 +235,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if this.closing() {
+            return Poll::Pending;
+        }
         let flushed = Pin::new(&mut this.stream).poll_flush(cx);
         this.stalled(flushed, cx)
     }

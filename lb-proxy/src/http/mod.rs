@@ -15,21 +15,24 @@
 //! ([`tunnel`]).
 //!
 //! Defaults: a client has `timeouts.http_request` (10 s) to send its first bytes and then each
-//! HTTP/1 request head, which is also how long an idle HTTP/1 keep-alive connection stays
+//! HTTP/1 request head, which is also how long an idle HTTP/1 keep-alive connection, or an
+//! HTTP/2 connection without an open stream ([`h2_idle`], closed with a GOAWAY), stays
 //! open; a body (either way) fails after the client or server timeout without a frame; a write
 //! to an HTTP/1 client fails after it has stalled for the client timeout; HTTP/1 heads up to
 //! 32 KiB and 100 fields ([`guard`]); HTTP/2: 128 concurrent streams, 32 KiB of header list,
 //! a ping every client timeout (a client that does not answer is closed).
 //!
 //! Lifecycle: accept → admission → requests until the client closes, a timeout, a refusal
-//! (the error response is written, the socket shut down and drained for a second so that the
-//! client reads it) or the service stopping.
+//! (the error response is written, the stream shut down, with a TLS `close_notify` on a TLS
+//! VIP, and drained, all within a second, so that the client reads the response rather than
+//! a reset: [`io`]) or the service stopping.
 
 mod access;
 mod body;
 mod cookie;
 mod forwarded;
 pub(crate) mod guard;
+mod h2_idle;
 mod headers;
 mod io;
 mod preface;
@@ -42,12 +45,14 @@ mod upstream;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
-use hyper::service::{HttpService, service_fn};
+use hyper::service::{HttpService, Service, service_fn};
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use lb_core::model::{Network, Vip};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -62,6 +67,7 @@ use crate::sessions::CloseSignal;
 use crate::stats::Counters;
 use cookie::CookiePersistence;
 use guard::{GuardLimits, RequestGuard, Violation};
+use h2_idle::{Counted, OpenStreams};
 use io::{ClientIo, SharedSocket};
 use preface::{Protocol, sniff};
 use proxy::Client;
@@ -226,7 +232,9 @@ where
     until_stopped(connection, stopped).await
 }
 
-/// Serves HTTP/2 on `io` until the connection ends or the service stops.
+/// Serves HTTP/2 on `io` until the connection ends or the service stops; the connection is
+/// shut down gracefully once no stream has been open for the request-head timeout
+/// ([`h2_idle`]).
 async fn http2_over<S, Svc>(
     io: S,
     service: Svc,
@@ -236,16 +244,30 @@ async fn http2_over<S, Svc>(
 ) -> Result<(), Option<hyper::Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    Svc: HttpService<Incoming, ResBody = ProxyBody, Error = Infallible>,
+    Svc: Service<Request<Incoming>, Response = Response<ProxyBody>, Error = Infallible>,
     Svc::Future: Send + 'static,
 {
+    let streams = OpenStreams::new();
     let connection = http2::Builder::new(TokioExecutor::new())
         .timer(TokioTimer::new())
         .max_concurrent_streams(H2_MAX_STREAMS)
         .max_header_list_size(guard.max_head as u32)
         .keep_alive_interval(settings.timeouts.client)
-        .serve_connection(TokioIo::new(io), service);
-    until_stopped(connection, stopped).await
+        .serve_connection(
+            TokioIo::new(io),
+            Counted::new(service, Arc::clone(&streams)),
+        );
+    let mut connection = pin!(connection);
+    let closed_when_idle = async {
+        tokio::select! {
+            served = connection.as_mut() => return served,
+            () = streams.idle_for(settings.timeouts.http_request) => {
+                connection.as_mut().graceful_shutdown();
+            }
+        }
+        connection.await
+    };
+    until_stopped(closed_when_idle, stopped).await
 }
 
 /// Counts and logs the refusal of the guard, if it refused.
