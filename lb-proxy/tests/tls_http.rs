@@ -8,12 +8,11 @@ mod tls_support;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use http_support::nginx::Nginx;
-use http_support::{Tripwire, http_vip};
+use http_support::http_vip;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use lb_core::model::{Mode, Persistence};
 use lb_proxy::Service;
 use tls_support::{Authority, connect, tls};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Status, `Set-Cookie` and body of a GET of `/` through `vip`'s TLS listener, with `alpn`.
 async fn get(
@@ -81,26 +80,4 @@ async fn alpn_negotiates_h2_and_http_1_1_and_servers_see_https() {
         assert!(cookie.contains("; Secure"), "{alpn}: {cookie}");
     }
     service.stop().await;
-}
-
-#[tokio::test]
-async fn an_ambiguous_request_over_tls_gets_400_and_reaches_no_server() {
-    let dir = tempfile::tempdir().unwrap();
-    let authority = Authority::new();
-    let leaf = authority.issue(dir.path(), "horizon", &["horizon.example"]);
-    let tripwire = Tripwire::start().await;
-    let mut vip = http_vip(&[tripwire.address]);
-    vip.tls = Some(tls(&[&leaf], Mode::Http));
-    let service = Service::start(vip).unwrap();
-    let address = service.local_addrs()[0];
-    let mut stream = connect(&authority.client(&["http/1.1"]), address, "horizon.example")
-        .await
-        .unwrap();
-    let smuggled = "POST / HTTP/1.1\r\nHost: horizon.example\r\nContent-Length: 4\r\n\
-                    Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
-    stream.write_all(smuggled.as_bytes()).await.unwrap();
-    let mut reply = vec![0; 12];
-    stream.read_exact(&mut reply).await.unwrap();
-    assert_eq!(&reply, b"HTTP/1.1 400");
-    assert_eq!(tripwire.seen(), (0, Vec::new()), "nothing reached a server");
 }
