@@ -155,16 +155,8 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
             };
             match protocol {
                 Ok(Ok(Protocol::Http1)) => {
-                    let refused = Arc::new(OnceLock::new());
-                    let io = ClientIo::new(
-                        SharedSocket(Arc::new(client)),
-                        RequestGuard::new(guard),
-                        Arc::clone(&refused),
-                        settings.timeouts.client,
-                    );
-                    let served = http1_over(io, service, settings, guard, &mut stopped).await;
-                    log_refusal(&refused, &shared, peer);
-                    served
+                    let client = SharedSocket(Arc::new(client));
+                    http1_over(client, service, &shared, peer, guard, &mut stopped).await
                 }
                 Ok(Ok(Protocol::Http2)) => {
                     http2_over(client, service, settings, guard, &mut stopped).await
@@ -188,16 +180,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
             if client.get_ref().1.alpn_protocol() == Some(b"h2") {
                 http2_over(client, service, settings, guard, &mut stopped).await
             } else {
-                let refused = Arc::new(OnceLock::new());
-                let io = ClientIo::new(
-                    client,
-                    RequestGuard::new(guard),
-                    Arc::clone(&refused),
-                    settings.timeouts.client,
-                );
-                let served = http1_over(io, service, settings, guard, &mut stopped).await;
-                log_refusal(&refused, &shared, peer);
-                served
+                http1_over(client, service, &shared, peer, guard, &mut stopped).await
             }
         }
     };
@@ -211,11 +194,13 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
 /// A client connection with TLS terminated.
 pub(crate) type TlsClient = tokio_rustls::server::TlsStream<TcpStream>;
 
-/// Serves HTTP/1.1 on the guarded `io` until the connection ends or the service stops.
+/// Serves HTTP/1.1 to the client `peer` on `client`, behind the request guard, until the
+/// connection ends or the service stops; a refusal is counted and logged.
 async fn http1_over<S, Svc>(
-    io: ClientIo<S>,
+    client: S,
     service: Svc,
-    settings: &Settings,
+    shared: &Shared,
+    peer: SocketAddr,
     guard: GuardLimits,
     stopped: &mut CloseSignal,
 ) -> Result<(), Option<hyper::Error>>
@@ -223,13 +208,23 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     Svc: HttpService<Incoming, ResBody = ProxyBody, Error = Infallible>,
 {
+    let settings = &shared.settings;
+    let refused = Arc::new(OnceLock::new());
+    let io = ClientIo::new(
+        client,
+        RequestGuard::new(guard),
+        Arc::clone(&refused),
+        settings.timeouts.client,
+    );
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(settings.timeouts.http_request)
         .max_headers(guard.max_fields)
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
-    until_stopped(connection, stopped).await
+    let served = until_stopped(connection, stopped).await;
+    log_refusal(&refused, shared, peer);
+    served
 }
 
 /// Serves HTTP/2 on `io` until the connection ends or the service stops; the connection is
