@@ -4,14 +4,17 @@
 //! The stream under it is a cleartext socket ([`SharedSocket`], shared so that tunnels can
 //! splice it) or a TLS session. On a refusal the violation is kept for the caller's log line
 //! and the read that found it does not return until the connection has been closed
-//! gracefully, the same way over TLS as in cleartext: the error response (400 or 431,
-//! `Connection: close`) is written, the stream shut down (a TLS `close_notify`, then a FIN),
-//! and what the client still sends is read and discarded until it closes, so that it reads
-//! the response instead of meeting a reset. Then the read fails, so hyper drops the
-//! connection without dispatching anything read in the same call. Hyper's own writes wait
-//! meanwhile.
+//! gracefully, the same way over TLS as in cleartext. First the requests received before the
+//! refused one (pipelined) are answered: the refusal waits until none is open and hyper has
+//! flushed their responses whole, so that the client reads every response in order. Then the
+//! error response (400 or 431, `Connection: close`) is written, the stream shut down (a TLS
+//! `close_notify`, then a FIN), and what the client still sends is read and discarded until it
+//! closes, so that it reads the response instead of meeting a reset. Then the read fails, so
+//! hyper drops the connection without dispatching anything read in the same call. Hyper's own
+//! writes wait during the close.
 //!
-//! Defaults: the whole graceful close of a refused connection is bounded by [`LINGER`] (1 s).
+//! Defaults: the graceful close of a refused connection is bounded by [`LINGER`] (1 s); the
+//! requests before it are bounded by their own timeouts.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -27,6 +30,7 @@ use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
 use super::guard::{RequestGuard, Violation};
+use super::open_requests::OpenRequests;
 use super::reply::refusal_bytes;
 
 /// How long a refused client's connection is closed gracefully (the response written, the
@@ -48,30 +52,69 @@ pub(crate) struct ClientIo<S> {
     stream: S,
     guard: RequestGuard,
     refused: Arc<OnceLock<Violation>>,
+    open_requests: Arc<OpenRequests>,
     write_limit: Duration,
     write_stall: Option<Pin<Box<Sleep>>>,
+    /// Whether hyper has flushed everything it wrote (its buffer is empty).
+    flushed: bool,
     refusal: Option<Refusal>,
 }
 
+/// What a refused connection waits for before it is closed.
+type Earlier = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Where a refused connection is on its way to the close.
+enum Stage {
+    /// The requests before the refused one are still open (`waited` once that was seen).
+    Earlier { open: Earlier, waited: bool },
+    /// None is open, but the last response may still sit in hyper's buffer (it surely does
+    /// when the refusal had to wait for it): hyper's flush, in this task, wakes the read again.
+    Flushing,
+    /// Hyper may no longer write: the refusal is being written and the stream closed.
+    Closing,
+}
+
 /// A refused connection being closed gracefully.
-#[derive(Debug)]
 struct Refusal {
     violation: Violation,
+    stage: Stage,
     response: Vec<u8>,
     written: usize,
     shut: bool,
-    deadline: Pin<Box<Sleep>>,
+    /// When the close gives up; set when it starts.
+    deadline: Option<Pin<Box<Sleep>>>,
+}
+
+impl std::fmt::Debug for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refusal")
+            .field("violation", &self.violation)
+            .field("closing", &self.closing())
+            .field("written", &self.written)
+            .field("shut", &self.shut)
+            .finish()
+    }
 }
 
 impl Refusal {
-    fn new(violation: Violation) -> Self {
+    fn new(violation: Violation, open_requests: &Arc<OpenRequests>) -> Self {
+        let open_requests = Arc::clone(open_requests);
         Refusal {
             violation,
+            stage: Stage::Earlier {
+                open: Box::pin(async move { open_requests.none_open().await }),
+                waited: false,
+            },
             response: refusal_bytes(violation),
             written: 0,
             shut: false,
-            deadline: Box::pin(tokio::time::sleep(LINGER)),
+            deadline: None,
         }
+    }
+
+    /// Whether the close has started (hyper may no longer write).
+    fn closing(&self) -> bool {
+        matches!(self.stage, Stage::Closing)
     }
 
     /// The error of the read that found the violation.
@@ -86,7 +129,10 @@ impl Refusal {
         cx: &mut Context<'_>,
         stream: &mut S,
     ) -> Poll<()> {
-        if self.deadline.as_mut().poll(cx).is_ready() {
+        let deadline = self
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(LINGER)));
+        if deadline.as_mut().poll(cx).is_ready() {
             return Poll::Ready(());
         }
         while self.written < self.response.len() {
@@ -121,14 +167,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
         stream: S,
         guard: RequestGuard,
         refused: Arc<OnceLock<Violation>>,
+        open_requests: Arc<OpenRequests>,
         write_limit: Duration,
     ) -> Self {
         ClientIo {
             stream,
             guard,
             refused,
+            open_requests,
             write_limit,
             write_stall: None,
+            flushed: true,
             refusal: None,
         }
     }
@@ -144,6 +193,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
             debug_assert!(false, "closing a connection that was not refused");
             return Poll::Ready(Ok(()));
         };
+        loop {
+            match &mut refusal.stage {
+                Stage::Earlier { open, waited } => {
+                    if open.as_mut().poll(cx).is_pending() {
+                        *waited = true;
+                        return Poll::Pending;
+                    }
+                    if *waited {
+                        self.flushed = false;
+                    }
+                    refusal.stage = Stage::Flushing;
+                }
+                Stage::Flushing if !self.flushed => return Poll::Pending,
+                Stage::Flushing => refusal.stage = Stage::Closing,
+                Stage::Closing => break,
+            }
+        }
         ready!(refusal.poll_close(cx, &mut self.stream));
         Poll::Ready(Err(refusal.error()))
     }
@@ -151,7 +217,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
     /// Whether hyper's writes must wait: a refused connection is being closed (the read
     /// that closes it wakes the task).
     fn closing(&self) -> bool {
-        self.refusal.is_some()
+        self.refusal.as_ref().is_some_and(Refusal::closing)
+    }
+
+    /// Notes a flush hyper finished: its buffer is empty. A refusal waiting for it is woken.
+    fn flushed(&mut self, cx: &Context<'_>) {
+        self.flushed = true;
+        if self.refusal.is_some() {
+            cx.waker().wake_by_ref();
+        }
     }
 
     /// Passes on a finished write; a pending one fails once it has stalled for the limit.
@@ -196,7 +270,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ClientIo<S> {
                 return Poll::Ready(Ok(()));
             };
             let _ = this.refused.set(violation);
-            this.refusal = Some(Refusal::new(violation));
+            this.refusal = Some(Refusal::new(violation, &this.open_requests));
         }
         this.poll_refused(cx)
     }
@@ -212,6 +286,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
         if this.closing() {
             return Poll::Pending;
         }
+        this.flushed = false;
         let written = Pin::new(&mut this.stream).poll_write(cx, bytes);
         this.stalled(written, cx)
     }
@@ -225,6 +300,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
         if this.closing() {
             return Poll::Pending;
         }
+        this.flushed = false;
         let written = Pin::new(&mut this.stream).poll_write_vectored(cx, slices);
         this.stalled(written, cx)
     }
@@ -239,7 +315,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
             return Poll::Pending;
         }
         let flushed = Pin::new(&mut this.stream).poll_flush(cx);
-        this.stalled(flushed, cx)
+        let flushed = this.stalled(flushed, cx);
+        if let Poll::Ready(Ok(())) = flushed {
+            this.flushed(cx);
+        }
+        flushed
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

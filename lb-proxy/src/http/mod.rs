@@ -16,7 +16,7 @@
 //!
 //! Defaults: a client has `timeouts.http_request` (10 s) to send its first bytes and then each
 //! HTTP/1 request head, which is also how long an idle HTTP/1 keep-alive connection, or an
-//! HTTP/2 connection without an open stream ([`h2_idle`], closed with a GOAWAY), stays
+//! HTTP/2 connection without an open stream ([`open_requests`], closed with a GOAWAY), stays
 //! open; a body (either way) fails after the client or server timeout without a frame; a write
 //! to an HTTP/1 client fails after it has stalled for the client timeout; HTTP/1 heads up to
 //! 32 KiB and 100 fields ([`guard`]); HTTP/2: 128 concurrent streams, 32 KiB of header list,
@@ -32,9 +32,9 @@ mod body;
 mod cookie;
 mod forwarded;
 pub(crate) mod guard;
-mod h2_idle;
 mod headers;
 mod io;
+mod open_requests;
 mod preface;
 mod proxy;
 mod reply;
@@ -51,8 +51,7 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
-use hyper::service::{HttpService, Service, service_fn};
-use hyper::{Request, Response};
+use hyper::service::{HttpService, service_fn};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use lb_core::model::{Network, Vip};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -60,15 +59,14 @@ use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
 use crate::connect::tune;
-use crate::generation::Settings;
 use crate::limits::Refused;
 use crate::service::Shared;
 use crate::sessions::CloseSignal;
 use crate::stats::Counters;
 use cookie::CookiePersistence;
 use guard::{GuardLimits, RequestGuard, Violation};
-use h2_idle::{Counted, OpenStreams};
 use io::{ClientIo, SharedSocket};
+use open_requests::{CountedBody, OpenRequests};
 use preface::{Protocol, sniff};
 use proxy::Client;
 use rules::Rules;
@@ -138,15 +136,24 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
     let trusted = vip.trusted_forwarders.iter().any(|n| n.contains(peer.ip()));
     let guard = vip.guard;
     let proxy = Arc::new(Client::new(Arc::clone(&shared), vip, peer, local, trusted));
+    let open_requests = OpenRequests::new();
+    let requests = Arc::clone(&open_requests);
     let service = service_fn(move |request| {
         let proxy = Arc::clone(&proxy);
+        let open = requests.open();
         async move {
             let response = proxy.handle(request).await;
             proxy.counters().count_response(response.status().as_u16());
-            Ok::<_, Infallible>(response)
+            Ok::<_, Infallible>(response.map(|body| CountedBody::new(body, open)))
         }
     });
     let mut stopped = shared.sessions.subscribe_all();
+    let serving = Serving {
+        shared: &shared,
+        peer,
+        guard,
+        open_requests: &open_requests,
+    };
     let served = match &settings.tls {
         None => {
             let protocol = tokio::select! {
@@ -156,10 +163,10 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
             match protocol {
                 Ok(Ok(Protocol::Http1)) => {
                     let client = SharedSocket(Arc::new(client));
-                    http1_over(client, service, &shared, peer, guard, &mut stopped).await
+                    http1_over(client, service, &serving, &mut stopped).await
                 }
                 Ok(Ok(Protocol::Http2)) => {
-                    http2_over(client, service, settings, guard, &mut stopped).await
+                    http2_over(client, service, &serving, &mut stopped).await
                 }
                 Ok(Ok(Protocol::Closed)) | Ok(Err(_)) | Err(_) => Ok(()),
             }
@@ -178,9 +185,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
                 }
             };
             if client.get_ref().1.alpn_protocol() == Some(b"h2") {
-                http2_over(client, service, settings, guard, &mut stopped).await
+                http2_over(client, service, &serving, &mut stopped).await
             } else {
-                http1_over(client, service, &shared, peer, guard, &mut stopped).await
+                http1_over(client, service, &serving, &mut stopped).await
             }
         }
     };
@@ -194,69 +201,73 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
 /// A client connection with TLS terminated.
 pub(crate) type TlsClient = tokio_rustls::server::TlsStream<TcpStream>;
 
-/// Serves HTTP/1.1 to the client `peer` on `client`, behind the request guard, until the
-/// connection ends or the service stops; a refusal is counted and logged.
+/// What serving one client connection needs besides its stream, its service and its stop
+/// signal.
+struct Serving<'a> {
+    shared: &'a Shared,
+    peer: SocketAddr,
+    guard: GuardLimits,
+    open_requests: &'a Arc<OpenRequests>,
+}
+
+/// Serves HTTP/1.1 on `client`, behind the request guard, until the connection ends or the
+/// service stops; a refusal is counted and logged.
 async fn http1_over<S, Svc>(
     client: S,
     service: Svc,
-    shared: &Shared,
-    peer: SocketAddr,
-    guard: GuardLimits,
+    serving: &Serving<'_>,
     stopped: &mut CloseSignal,
 ) -> Result<(), Option<hyper::Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    Svc: HttpService<Incoming, ResBody = ProxyBody, Error = Infallible>,
+    Svc: HttpService<Incoming, ResBody = CountedBody<ProxyBody>, Error = Infallible>,
 {
-    let settings = &shared.settings;
+    let settings = &serving.shared.settings;
     let refused = Arc::new(OnceLock::new());
     let io = ClientIo::new(
         client,
-        RequestGuard::new(guard),
+        RequestGuard::new(serving.guard),
         Arc::clone(&refused),
+        Arc::clone(serving.open_requests),
         settings.timeouts.client,
     );
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(settings.timeouts.http_request)
-        .max_headers(guard.max_fields)
+        .max_headers(serving.guard.max_fields)
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
     let served = until_stopped(connection, stopped).await;
-    log_refusal(&refused, shared, peer);
+    log_refusal(&refused, serving.shared, serving.peer);
     served
 }
 
 /// Serves HTTP/2 on `io` until the connection ends or the service stops; the connection is
 /// shut down gracefully once no stream has been open for the request-head timeout
-/// ([`h2_idle`]).
+/// ([`open_requests`]).
 async fn http2_over<S, Svc>(
     io: S,
     service: Svc,
-    settings: &Settings,
-    guard: GuardLimits,
+    serving: &Serving<'_>,
     stopped: &mut CloseSignal,
 ) -> Result<(), Option<hyper::Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    Svc: Service<Request<Incoming>, Response = Response<ProxyBody>, Error = Infallible>,
+    Svc: HttpService<Incoming, ResBody = CountedBody<ProxyBody>, Error = Infallible>,
     Svc::Future: Send + 'static,
 {
-    let streams = OpenStreams::new();
+    let settings = &serving.shared.settings;
     let connection = http2::Builder::new(TokioExecutor::new())
         .timer(TokioTimer::new())
         .max_concurrent_streams(H2_MAX_STREAMS)
-        .max_header_list_size(guard.max_head as u32)
+        .max_header_list_size(serving.guard.max_head as u32)
         .keep_alive_interval(settings.timeouts.client)
-        .serve_connection(
-            TokioIo::new(io),
-            Counted::new(service, Arc::clone(&streams)),
-        );
+        .serve_connection(TokioIo::new(io), service);
     let mut connection = pin!(connection);
     let closed_when_idle = async {
         tokio::select! {
             served = connection.as_mut() => return served,
-            () = streams.idle_for(settings.timeouts.http_request) => {
+            () = serving.open_requests.idle_for(settings.timeouts.http_request) => {
                 connection.as_mut().graceful_shutdown();
             }
         }
