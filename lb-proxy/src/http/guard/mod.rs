@@ -120,34 +120,65 @@ impl RequestGuard {
         Ok(())
     }
 
-    /// Takes head bytes up to the end of the head; answers how many were used.
+    /// Takes head bytes up to the end of the head; answers how many were used. Runs of two or
+    /// more bytes other than CR and LF move in one piece (their only rules: no CR before them,
+    /// and the size limit); every other byte is checked on its own.
     fn head_bytes(&mut self, bytes: &[u8]) -> Result<usize, Violation> {
-        for (at, &byte) in bytes.iter().enumerate() {
-            let previous = self.head.last().copied();
-            if byte == b'\n' && previous != Some(b'\r') {
-                return Err(self.refuse(Violation::Malformed("bare LF")));
+        let mut at = 0;
+        while at < bytes.len() {
+            let rest = &bytes[at..];
+            let run = rest
+                .iter()
+                .position(|&byte| byte == b'\r' || byte == b'\n')
+                .unwrap_or(rest.len());
+            if run > 1 {
+                if self.head.last() == Some(&b'\r') {
+                    return Err(self.refuse(Violation::Malformed("bare CR")));
+                }
+                // The head never exceeds the limit: a byte that would is refused.
+                if run > self.limits.max_head - self.head.len() {
+                    return Err(self.refuse(Violation::TooLarge("request head too large")));
+                }
+                self.head.extend_from_slice(&rest[..run]);
+                at += run;
+                continue;
             }
-            if previous == Some(b'\r') && byte != b'\n' {
-                return Err(self.refuse(Violation::Malformed("bare CR")));
-            }
-            self.head.push(byte);
-            if self.head == b"\r\n" {
-                self.head.clear();
-            } else if self.head.ends_with(b"\r\n\r\n") {
-                let framing = head::check(&self.head, self.limits.max_fields);
-                self.head.clear();
-                self.state = match framing.map_err(|violation| self.refuse(violation))? {
+            if let Some(framing) = self.head_byte(bytes[at])? {
+                self.state = match framing {
                     Framing::Empty => State::Head,
                     Framing::Length(left) => State::Body { left },
                     Framing::Chunked => State::Chunked(Chunked::START),
                     Framing::Upgrade => State::Passthrough,
                 };
                 return Ok(at + 1);
-            } else if self.head.len() > self.limits.max_head {
-                return Err(self.refuse(Violation::TooLarge("request head too large")));
             }
+            at += 1;
         }
         Ok(bytes.len())
+    }
+
+    /// Takes one byte; answers the framing of the request once it ends its head.
+    fn head_byte(&mut self, byte: u8) -> Result<Option<Framing>, Violation> {
+        let previous = self.head.last().copied();
+        if byte == b'\n' && previous != Some(b'\r') {
+            return Err(self.refuse(Violation::Malformed("bare LF")));
+        }
+        if previous == Some(b'\r') && byte != b'\n' {
+            return Err(self.refuse(Violation::Malformed("bare CR")));
+        }
+        self.head.push(byte);
+        if self.head == b"\r\n" {
+            self.head.clear();
+        } else if self.head.ends_with(b"\r\n\r\n") {
+            let framing = head::check(&self.head, self.limits.max_fields);
+            self.head.clear();
+            return framing
+                .map(Some)
+                .map_err(|violation| self.refuse(violation));
+        } else if self.head.len() > self.limits.max_head {
+            return Err(self.refuse(Violation::TooLarge("request head too large")));
+        }
+        Ok(None)
     }
 
     /// Records the refusal so that nothing after it passes either.

@@ -92,7 +92,7 @@ fn nothing_passes_after_a_refusal_and_upgrades_pass_through() {
 }
 
 /// Pieces that well-formed and malformed request streams are made of.
-const PIECES: [&str; 16] = [
+const PIECES: [&str; 17] = [
     "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
     "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc",
     "PUT / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -109,6 +109,7 @@ const PIECES: [&str; 16] = [
     "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
     "\0",
     "Host: b\r\n",
+    "X-Filler: 0123456789abcdef",
 ];
 
 proptest::proptest! {
@@ -129,5 +130,21 @@ proptest::proptest! {
             start = cut;
         }
         proptest::prop_assert_eq!(whole, split_verdict);
+    }
+
+    #[test]
+    fn runs_of_bytes_get_the_verdict_of_the_bytes_one_by_one(
+        pieces in proptest::collection::vec(0..PIECES.len(), 1..8),
+        max_head in 0usize..80,
+        max_fields in 0usize..4,
+    ) {
+        // Fed whole, a stream moves in runs between CR and LF; fed a byte at a time, every byte
+        // goes through the rules for one byte, the size limit at each.
+        let stream: Vec<u8> = pieces.iter().flat_map(|&i| PIECES[i].bytes()).collect();
+        let limits = GuardLimits { max_head, max_fields };
+        let whole = RequestGuard::new(limits).feed(&stream);
+        let mut guard = RequestGuard::new(limits);
+        let one_by_one = stream.iter().try_for_each(|byte| guard.feed(std::slice::from_ref(byte)));
+        proptest::prop_assert_eq!(whole, one_by_one);
     }
 }
