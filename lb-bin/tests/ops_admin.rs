@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde_json::json;
-use support::admin::{Ctl, ctl, http, server};
+use support::admin::{Ctl, Listener, ctl, http, server};
 use support::backend::{Backend, Session, server_of_new_session};
 use support::lb::Lb;
 use support::{free_port, local};
@@ -25,22 +25,19 @@ impl Admin {
     /// `lb` with VIP `app` over backends `a` and `b`, with `persistence` (a TOML value).
     fn start(persistence: &str) -> Admin {
         let dir = tempfile::tempdir().unwrap();
-        let token = dir.path().join("token");
-        std::fs::write(&token, "right-token\n").unwrap();
+        let listener = Listener::new(dir.path(), "right-token");
         let (a, b) = (Backend::start("a"), Backend::start("b"));
-        let (admin, vip) = (local(free_port()), local(free_port()));
+        let vip = local(free_port());
         let config = format!(
             r#"
-[admin]
-listen = "{admin}"
-token_file = "{token}"
+{section}
 [[vip]]
 name = "app"
 listen = ["{vip}"]
 persistence = {persistence}
 servers = [ {{ name = "a", address = "{a}" }}, {{ name = "b", address = "{b}" }} ]
 "#,
-            token = token.display(),
+            section = listener.section(),
             a = a.address,
             b = b.address,
         );
@@ -48,9 +45,9 @@ servers = [ {{ name = "a", address = "{a}" }}, {{ name = "b", address = "{b}" }}
         Admin {
             _lb: lb,
             dir,
-            admin,
+            admin: listener.address,
             vip,
-            token,
+            token: listener.token,
         }
     }
 

@@ -6,7 +6,7 @@ mod support;
 
 use std::net::{SocketAddr, TcpStream};
 
-use support::admin::{ctl, server};
+use support::admin::{Listener, ctl, server};
 use support::backend::{Backend, Session, server_of_new_session};
 use support::lb::Lb;
 use support::{EVENT_TIMEOUT, free_port, local};
@@ -19,7 +19,7 @@ struct Setup {
     app: SocketAddr,
     old: SocketAddr,
     new: SocketAddr,
-    admin: SocketAddr,
+    admin: Listener,
 }
 
 impl Setup {
@@ -30,14 +30,14 @@ impl Setup {
             .chain([(String::from("b"), local(free_port()))]) // nothing listens: down
             .collect();
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("token"), "t0ken\n").unwrap();
+        let admin = Listener::new(dir.path(), "t0ken");
         Setup {
             dir,
             backends,
             app: local(free_port()),
             old: local(free_port()),
             new: local(free_port()),
-            admin: local(free_port()),
+            admin,
         }
     }
 
@@ -59,9 +59,7 @@ impl Setup {
             .collect();
         format!(
             r#"
-[admin]
-listen = "{admin}"
-token_file = "{token}"
+{admin}
 [[vip]]
 name = "app"
 listen = ["{app}"]
@@ -71,8 +69,7 @@ check = {{ kind = "tcp", interval = "100ms", rise = 1, fall = 1, timeout = "1s" 
 servers = [ {list} ]
 {extra}
 "#,
-            admin = self.admin,
-            token = self.token().display(),
+            admin = self.admin.section(),
             app = self.app,
             list = list.join(", "),
         )
@@ -91,16 +88,12 @@ servers = [ {{ name = "a", address = "{}" }} ]
         )
     }
 
-    fn token(&self) -> std::path::PathBuf {
-        self.dir.path().join("token")
-    }
-
     fn write(&self, config: &str) {
         std::fs::write(self.dir.path().join("lb.toml"), config).unwrap();
     }
 
     fn app_json(&self) -> serde_json::Value {
-        ctl(self.admin, None, &["vip", "app"]).json()
+        ctl(self.admin.address, None, &["vip", "app"]).json()
     }
 }
 
@@ -122,8 +115,8 @@ fn a_valid_file_applies_as_a_diff_and_keeps_health_persistence_and_connections()
     assert_eq!(sticky, "a", "b is down, so a takes the client");
     let mut on_old = Session::open(setup.old);
     ctl(
-        setup.admin,
-        Some(&setup.token()),
+        setup.admin.address,
+        Some(&setup.admin.token),
         &["weight", "app", "a", "50"],
     )
     .json();
@@ -210,7 +203,7 @@ fn an_invalid_file_is_refused_with_its_errors_and_traffic_goes_on() {
         "errors carry file, line and column: {refused}"
     );
 
-    let answer = ctl(setup.admin, Some(&setup.token()), &["reload"]);
+    let answer = ctl(setup.admin.address, Some(&setup.admin.token), &["reload"]);
     assert_eq!(answer.code, Some(1));
     assert!(answer.stderr.contains("400"), "{}", answer.stderr);
     let json = &answer.stderr[answer.stderr.find('{').unwrap()..];
@@ -241,7 +234,7 @@ fn an_invalid_file_is_refused_with_its_errors_and_traffic_goes_on() {
 
     // Fixed again: an API reload applies it.
     setup.write(&setup.config(&["a", "c", "d"], "2m", ""));
-    let report = ctl(setup.admin, Some(&setup.token()), &["reload"]).json();
+    let report = ctl(setup.admin.address, Some(&setup.admin.token), &["reload"]).json();
     assert_eq!(report["changed"], serde_json::json!(["app"]));
     assert_eq!(setup.app_json()["servers"].as_array().unwrap().len(), 3);
 }

@@ -59,7 +59,6 @@ servers = [ {} ]
 
     let mut slowest = Duration::ZERO;
     for reload in 1..=RELOADS {
-        std::thread::sleep(Duration::from_millis(300));
         std::fs::write(dir.path().join("lb.toml"), config(reload)).unwrap();
         lb.mark();
         let sent = Instant::now();
@@ -67,10 +66,15 @@ servers = [ {} ]
         let line = lb.process.wait_for("reloaded", EVENT_TIMEOUT);
         slowest = slowest.max(sent.elapsed());
         assert!(line.contains("changed=1"), "reload {reload}: {line}");
+        // The next reload comes once traffic has passed through this one: an access line
+        // after the `reloaded` line (which flushed the earlier ones, keeping their order)
+        // comes from a batch written since, at the latest 100 ms later.
+        lb.mark();
+        lb.process.wait_for("lb::access", EVENT_TIMEOUT);
     }
-    // The access lines written while the load still runs: wrk resets its own connections
-    // when it stops, which says nothing about the balancer.
-    std::thread::sleep(Duration::from_millis(500));
+    // The access lines written while the load still runs, up to a batch written after the
+    // last reload: wrk resets its own connections when it stops, which says nothing about the
+    // balancer.
     let during_load = lb.process.output();
 
     assert_eq!(kept_alive.wait_exit(EVENT_TIMEOUT), Some(0));

@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::admin::{ctl, server};
+use support::admin::{Listener, ctl, server};
 use support::backend::{Backend, Session};
 use support::lb::Lb;
 use support::webdriver::Browser;
@@ -13,24 +13,22 @@ use support::{free_port, local};
 #[test]
 fn the_status_page_shows_every_server_live_and_its_buttons_change_states() {
     let dir = tempfile::tempdir().unwrap();
-    let token = dir.path().join("token");
-    std::fs::write(&token, "page-token\n").unwrap();
+    let listener = Listener::new(dir.path(), "page-token");
+    let admin = listener.address;
     let (a, b) = (Backend::start("a"), Backend::start("b"));
-    let (admin, vip, gone) = (local(free_port()), local(free_port()), local(free_port()));
+    let (vip, gone) = (local(free_port()), local(free_port()));
     let lb = Lb::start(
         dir.path(),
         &format!(
             r#"
-[admin]
-listen = "{admin}"
-token_file = "{token}"
+{section}
 [[vip]]
 name = "app"
 listen = ["{vip}"]
 check = {{ kind = "tcp", interval = "200ms", rise = 1, fall = 1 }}
 servers = [ {{ name = "a", address = "{a}" }}, {{ name = "b", address = "{b}" }}, {{ name = "c", address = "{gone}" }} ]
 "#,
-            token = token.display(),
+            section = listener.section(),
             a = a.address,
             b = b.address,
         ),

@@ -121,6 +121,7 @@ async fn an_idle_session_is_closed_after_the_idle_limit_and_an_active_one_is_not
     assert_eq!(greeting(&mut active).await, "echo");
     let started = Instant::now();
     for round in 0..6 {
+        // Quiet on purpose, for less than the idle limit each time.
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert_eq!(
             echo(&mut active, &format!("{round}")).await,

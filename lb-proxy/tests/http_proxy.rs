@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use http_support::nginx::Nginx;
-use http_support::{Reply, Tripwire, get, http_vip, raw};
+use http_support::{Reply, STEP, Tripwire, get, http_vip, raw};
 use lb_core::model::{Health, Network, ServerId};
 use lb_proxy::Service;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -267,6 +267,7 @@ async fn an_upload_slower_than_the_server_timeout_still_gets_its_response() {
         .await
         .unwrap();
     for piece in [b"ab", b"cd", b"ef", b"gh"] {
+        // Slow on purpose: each pause is shorter than the server timeout, their sum longer.
         tokio::time::sleep(Duration::from_millis(200)).await;
         client.write_all(piece).await.unwrap();
     }
@@ -292,7 +293,7 @@ async fn maintenance_cuts_a_response_in_flight_and_sends_new_requests_elsewhere(
                 let _ = stream.read(&mut buffer).await;
                 let head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nstarted";
                 stream.write_all(head).await.unwrap();
-                tokio::time::sleep(Duration::from_secs(60)).await;
+                std::future::pending::<()>().await;
             });
         }
     });
@@ -307,7 +308,10 @@ async fn maintenance_cuts_a_response_in_flight_and_sends_new_requests_elsewhere(
         .await
         .unwrap();
     let mut start = vec![0u8; 64];
-    let read = client.read(&mut start).await.unwrap();
+    let read = tokio::time::timeout(STEP, client.read(&mut start))
+        .await
+        .expect("no response head within 10 s")
+        .unwrap();
     assert!(String::from_utf8_lossy(&start[..read]).starts_with("HTTP/1.1 200"));
     service
         .set_admin_state(ServerId(1), lb_core::model::AdminState::Maintenance)

@@ -310,12 +310,7 @@ async fn the_same_server_gets_well_formed_requests() {
     tokio::io::AsyncWriteExt::write_all(&mut client, request.as_bytes())
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + http_support::STEP;
-    while !String::from_utf8_lossy(&server.seen().1).contains("hello") {
-        assert!(std::time::Instant::now() < deadline, "{:?}", server.seen());
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    let seen = String::from_utf8_lossy(&server.seen().1).into_owned();
+    let seen = server.until_received("hello").await;
     assert!(seen.starts_with("POST /ok HTTP/1.1\r\n"), "{seen}");
     assert!(
         seen.to_ascii_lowercase()

@@ -5,7 +5,7 @@ mod http_support;
 
 use std::time::Duration;
 
-use http_support::{STEP, http_vip, raw, read_head};
+use http_support::{STEP, http_vip, raw, read_head, round_trip};
 use lb_proxy::Service;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -53,13 +53,7 @@ async fn an_accepted_upgrade_becomes_a_tunnel_until_idle_for_the_tunnel_timeout(
     for message in ["\u{81}\u{2}hi", "binary \0\n\r bytes"] {
         // Longer than the client timeout between messages: the tunnel timeout applies.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        client.write_all(message.as_bytes()).await.unwrap();
-        let mut echoed = vec![0u8; message.len()];
-        tokio::time::timeout(STEP, client.read_exact(&mut echoed))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(echoed, message.as_bytes());
+        assert_eq!(round_trip(&mut client, message).await, message.as_bytes());
     }
     let started = std::time::Instant::now();
     let mut rest = Vec::new();

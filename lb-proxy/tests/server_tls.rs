@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http_support::nginx::Nginx;
-use http_support::{STEP, get, http_vip, raw, read_head};
+use http_support::{STEP, get, http_vip, raw, read_head, round_trip};
 use lb_core::model::{
     Check, CheckKind, Health, HttpCheck, Mode, SchedulerKind, ServerId, ServerTls, Vip,
 };
@@ -24,7 +24,7 @@ use lb_proxy::{HealthChecks, Service};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tls_support::{Authority, Leaf};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio_rustls::TlsAcceptor;
 
 /// The request the tests send, and what nginx's TLS listener answers it.
@@ -336,6 +336,7 @@ async fn http_checks_run_over_tls() {
     };
     let service = Arc::new(Service::start(vip.clone()).unwrap());
     let checks = HealthChecks::start(Arc::clone(&service), &vip);
+    // Polled: the health checks announce no transition but in the log.
     let down = tokio::time::timeout(STEP, async {
         while checks.health(ServerId(2)) != Some(Health::Down) {
             tokio::time::sleep(every).await;
@@ -348,7 +349,8 @@ async fn http_checks_run_over_tls() {
         detail.contains("invalid peer certificate: UnknownIssuer"),
         "{detail}"
     );
-    // A cleartext check would get nginx's 400 for plain HTTP on its TLS port.
+    // A cleartext check would get nginx's 400 for plain HTTP on its TLS port. Staying up is
+    // no event: four more check intervals pass first.
     tokio::time::sleep(every * 4).await;
     assert_eq!(checks.health(ServerId(1)), Some(Health::Up));
     checks.stop().await;
@@ -421,13 +423,7 @@ async fn an_upgraded_connection_tunnels_over_tls_to_the_server() {
         .unwrap();
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     for message in ["\u{81}\u{2}hi", "binary \0\n\r bytes"] {
-        client.write_all(message.as_bytes()).await.unwrap();
-        let mut echoed = vec![0u8; message.len()];
-        tokio::time::timeout(STEP, client.read_exact(&mut echoed))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(echoed, message.as_bytes());
+        assert_eq!(round_trip(&mut client, message).await, message.as_bytes());
     }
     service.stop().await;
 }

@@ -7,8 +7,8 @@ mod tls_support;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use http_support::nginx::Nginx;
 use http_support::http_vip;
+use http_support::nginx::Nginx;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use lb_core::model::{Mode, Persistence};
 use lb_proxy::Service;

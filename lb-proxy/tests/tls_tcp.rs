@@ -5,26 +5,67 @@
 mod common;
 mod tls_support;
 
+use std::net::SocketAddr;
+
 use common::*;
-use lb_core::model::{Mode, Network, ProxyVersion, SchedulerKind};
-use lb_proxy::{Error, Service};
-use tls_support::{Authority, connect, presented, tls, trusting_client};
+use lb_core::model::{Mode, Network, ProxyVersion, SchedulerKind, Vip};
+use lb_proxy::{Error, Service, ServiceHandle};
+use tempfile::TempDir;
+use tls_support::{Authority, Leaf, connect, presented, refused_names, tls};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+/// The name the leaf of a [`Terminating`] VIP carries.
+const NAME: &str = "db.example";
+
+/// A started `tcp` VIP terminating TLS with a leaf for [`NAME`] (files `db.pem`, `db.key`)
+/// issued by its own authority.
+struct Terminating {
+    dir: TempDir,
+    authority: Authority,
+    leaf: Leaf,
+    config: Vip,
+    service: ServiceHandle,
+    address: SocketAddr,
+}
+
+impl Terminating {
+    /// Starts `config` with TLS added.
+    fn start(mut config: Vip) -> Terminating {
+        let dir = tempfile::tempdir().unwrap();
+        let authority = Authority::new();
+        let leaf = authority.issue(dir.path(), "db", &[NAME]);
+        config.tls = Some(tls(&[&leaf], Mode::Tcp));
+        let service = Service::start(config.clone()).unwrap();
+        let address = service.local_addrs()[0];
+        Terminating {
+            dir,
+            authority,
+            leaf,
+            config,
+            service,
+            address,
+        }
+    }
+
+    /// A TLS session asking for [`NAME`], verified against the authority.
+    async fn connect(&self) -> TlsStream<TcpStream> {
+        self.connect_with(&self.authority.client(&[])).await
+    }
+
+    /// A TLS session asking for [`NAME`] through `client`.
+    async fn connect_with(&self, client: &TlsConnector) -> TlsStream<TcpStream> {
+        within(connect(client, self.address, NAME)).await.unwrap()
+    }
+}
 
 #[tokio::test]
 async fn plaintext_reaches_the_server_and_half_close_passes_both_ways() {
-    let dir = tempfile::tempdir().unwrap();
-    let authority = Authority::new();
-    let leaf = authority.issue(dir.path(), "db", &["db.example"]);
     let server = Echo::start("a").await;
-    let mut vip = vip(SchedulerKind::RoundRobin, &[server.address]);
-    vip.tls = Some(tls(&[&leaf], Mode::Tcp));
-    let service = Service::start(vip).unwrap();
-    let address = service.local_addrs()[0];
-    let stream = within(connect(&authority.client(&[]), address, "db.example"))
-        .await
-        .unwrap();
+    let vip = Terminating::start(vip(SchedulerKind::RoundRobin, &[server.address]));
+    let stream = vip.connect().await;
     assert_eq!(
         stream.get_ref().1.alpn_protocol(),
         None,
@@ -47,7 +88,7 @@ async fn plaintext_reaches_the_server_and_half_close_passes_both_ways() {
     let mut rest = Vec::new();
     within(client.read_to_end(&mut rest)).await.unwrap();
     assert!(rest.is_empty());
-    let stats = until_stats(&service, |stats| stats.client_to_server_bytes > 0).await;
+    let stats = until_stats(&vip.service, |stats| stats.client_to_server_bytes > 0).await;
     assert_eq!(stats.client_to_server_bytes, 5);
     assert_eq!(stats.server_to_client_bytes, 7);
 }
@@ -72,42 +113,42 @@ async fn sni_picks_the_certificate_carrying_the_name_else_the_first() {
         let stream = within(connect(&verified, address, name)).await.unwrap();
         assert_eq!(presented(&stream), expected.der, "certificate for {name}");
     }
-    let stream = within(connect(&trusting_client(), address, "unknown.example"))
+    let without_sni = authority.client_without_sni();
+    let stream = within(connect(&without_sni, address, "first.example"))
         .await
         .unwrap();
+    assert_eq!(presented(&stream), first.der, "the default without SNI");
+    // The verifying client refuses what comes for an unknown name: the first certificate.
+    let refused = within(connect(&verified, address, "unknown.example"))
+        .await
+        .unwrap_err();
     assert_eq!(
-        presented(&stream),
-        first.der,
+        refused_names(&refused),
+        [r#"DnsName("first.example")"#],
         "the default for an unknown name"
     );
 }
 
 #[tokio::test]
 async fn a_client_offering_only_tls_1_1_gets_a_protocol_version_alert() {
-    let dir = tempfile::tempdir().unwrap();
-    let authority = Authority::new();
-    let leaf = authority.issue(dir.path(), "db", &["db.example"]);
     let server = Echo::start("a").await;
-    let mut vip = vip(SchedulerKind::RoundRobin, &[server.address]);
-    vip.tls = Some(tls(&[&leaf], Mode::Tcp));
-    let service = Service::start(vip).unwrap();
-    let address = service.local_addrs()[0];
+    let vip = Terminating::start(vip(SchedulerKind::RoundRobin, &[server.address]));
     // The same hello offering TLS 1.2 gets a ServerHello: only the version is refused.
-    let accepted = first_record(address, 0x0303).await;
+    let accepted = first_record(vip.address, 0x0303).await;
     assert_eq!(accepted[0], 22, "a handshake record: {accepted:02x?}");
-    let refused = first_record(address, 0x0302).await;
+    let refused = first_record(vip.address, 0x0302).await;
     assert_eq!(
         refused,
         [21, 3, 3, 0, 2, 2, 70],
         "a fatal protocol_version alert"
     );
     assert_eq!(server.accepted(), 0, "nothing reached a server");
-    until_stats(&service, |stats| stats.tls_handshake_failures == 2).await;
+    until_stats(&vip.service, |stats| stats.tls_handshake_failures == 2).await;
 }
 
 /// The first bytes the VIP answers to a TLS 1.2-style ClientHello offering only `version`
 /// (no `supported_versions` extension).
-async fn first_record(address: std::net::SocketAddr, version: u16) -> Vec<u8> {
+async fn first_record(address: SocketAddr, version: u16) -> Vec<u8> {
     let mut client = within(TcpStream::connect(address)).await.unwrap();
     client.write_all(&client_hello(version)).await.unwrap();
     let mut reply = vec![0; 7];
@@ -165,55 +206,40 @@ async fn a_missing_or_mismatched_file_stops_the_start_naming_vip_and_file() {
 
 #[tokio::test]
 async fn reconfiguring_reads_renewed_certificate_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let authority = Authority::new();
-    let old = authority.issue(dir.path(), "db", &["db.example"]);
     let server = Echo::start("a").await;
-    let mut vip = vip(SchedulerKind::RoundRobin, &[server.address]);
-    vip.tls = Some(tls(&[&old], Mode::Tcp));
-    let service = Service::start(vip.clone()).unwrap();
-    let address = service.local_addrs()[0];
-    let client = authority.client(&[]);
-    let before = within(connect(&client, address, "db.example"))
-        .await
-        .unwrap();
-    let renewed = authority.issue(dir.path(), "db", &["db.example"]);
-    service.reconfigure(&vip).unwrap();
-    let after = within(connect(&client, address, "db.example"))
-        .await
-        .unwrap();
-    assert_eq!(presented(&before), old.der);
+    let vip = Terminating::start(vip(SchedulerKind::RoundRobin, &[server.address]));
+    let before = vip.connect().await;
+    let renewed = vip.authority.issue(vip.dir.path(), "db", &[NAME]);
+    vip.service.reconfigure(&vip.config).unwrap();
+    let after = vip.connect().await;
+    assert_eq!(presented(&before), vip.leaf.der);
     assert_eq!(presented(&after), renewed.der);
     std::fs::write(&renewed.paths.key, "not a key").unwrap();
-    let refused = service.reconfigure(&vip).unwrap_err().to_string();
+    let refused = vip
+        .service
+        .reconfigure(&vip.config)
+        .unwrap_err()
+        .to_string();
     assert!(refused.contains("db.key"), "{refused}");
-    let kept = within(connect(&client, address, "db.example"))
-        .await
-        .unwrap();
+    let kept = vip.connect().await;
     assert_eq!(presented(&kept), renewed.der, "a bad file changes nothing");
 }
 
 #[tokio::test]
 async fn tls_after_a_proxy_header_is_terminated_and_the_client_address_passed_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let authority = Authority::new();
-    let leaf = authority.issue(dir.path(), "db", &["db.example"]);
     let mut server = Recorder::start().await;
-    let mut vip = vip(SchedulerKind::RoundRobin, &[server.address]);
-    vip.tls = Some(tls(&[&leaf], Mode::Tcp));
-    vip.accept_proxy_from = vec![Network::parse("127.0.0.0/8").unwrap()];
-    vip.send_proxy = Some(ProxyVersion::V1);
-    let service = Service::start(vip).unwrap();
-    let mut tcp = within(TcpStream::connect(service.local_addrs()[0]))
-        .await
-        .unwrap();
+    let mut config = vip(SchedulerKind::RoundRobin, &[server.address]);
+    config.accept_proxy_from = vec![Network::parse("127.0.0.0/8").unwrap()];
+    config.send_proxy = Some(ProxyVersion::V1);
+    let vip = Terminating::start(config);
+    let mut tcp = within(TcpStream::connect(vip.address)).await.unwrap();
     // The header and the ClientHello usually arrive together: the hello is read with the
     // header and must still reach the TLS layer, not the server.
     tcp.write_all(b"PROXY TCP4 192.0.2.7 127.0.0.1 5000 443\r\n")
         .await
         .unwrap();
-    let name = rustls::pki_types::ServerName::try_from("db.example").unwrap();
-    let mut stream = within(authority.client(&[]).connect(name, tcp))
+    let name = rustls::pki_types::ServerName::try_from(NAME).unwrap();
+    let mut stream = within(vip.authority.client(&[]).connect(name, tcp))
         .await
         .unwrap();
     stream.write_all(b"hello").await.unwrap();
@@ -225,18 +251,12 @@ async fn tls_after_a_proxy_header_is_terminated_and_the_client_address_passed_on
 
 #[tokio::test]
 async fn the_vip_orders_cipher_suites_strongest_first_whatever_the_client_prefers() {
-    let dir = tempfile::tempdir().unwrap();
-    let authority = Authority::new();
-    let leaf = authority.issue(dir.path(), "db", &["db.example"]);
     let server = Echo::start("a").await;
-    let mut vip = vip(SchedulerKind::RoundRobin, &[server.address]);
-    vip.tls = Some(tls(&[&leaf], Mode::Tcp));
-    let service = Service::start(vip).unwrap();
+    let vip = Terminating::start(vip(SchedulerKind::RoundRobin, &[server.address]));
     let suites = rustls::crypto::ring::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256;
-    let client = authority.client_preferring(suites);
-    let stream = within(connect(&client, service.local_addrs()[0], "db.example"))
-        .await
-        .unwrap();
+    let stream = vip
+        .connect_with(&vip.authority.client_preferring(suites))
+        .await;
     let negotiated = stream.get_ref().1.negotiated_cipher_suite().unwrap();
     assert_eq!(
         negotiated.suite(),
@@ -246,17 +266,9 @@ async fn the_vip_orders_cipher_suites_strongest_first_whatever_the_client_prefer
 
 #[tokio::test]
 async fn a_client_closing_without_close_notify_still_gets_the_rest_of_the_reply() {
-    let dir = tempfile::tempdir().unwrap();
-    let authority = Authority::new();
-    let leaf = authority.issue(dir.path(), "db", &["db.example"]);
     let server = Echo::start("a").await;
-    let mut vip = vip(SchedulerKind::RoundRobin, &[server.address]);
-    vip.tls = Some(tls(&[&leaf], Mode::Tcp));
-    let service = Service::start(vip).unwrap();
-    let address = service.local_addrs()[0];
-    let mut stream = within(connect(&authority.client(&[]), address, "db.example"))
-        .await
-        .unwrap();
+    let vip = Terminating::start(vip(SchedulerKind::RoundRobin, &[server.address]));
+    let mut stream = vip.connect().await;
     stream.write_all(b"ping\n").await.unwrap();
     let mut echoed = [0u8; 7];
     within(stream.read_exact(&mut echoed)).await.unwrap();

@@ -3,10 +3,39 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::EVENT_TIMEOUT;
+use super::{EVENT_TIMEOUT, free_port, local};
+
+/// The admin listener a test configures: a free loopback address and a token file.
+pub struct Listener {
+    /// Where it listens.
+    pub address: SocketAddr,
+    /// The file holding the token.
+    pub token: PathBuf,
+}
+
+impl Listener {
+    /// A free address, and `token` written to `dir/token`.
+    pub fn new(dir: &Path, token: &str) -> Listener {
+        let path = dir.join("token");
+        std::fs::write(&path, format!("{token}\n")).unwrap();
+        Listener {
+            address: local(free_port()),
+            token: path,
+        }
+    }
+
+    /// The `[admin]` section of a config file.
+    pub fn section(&self) -> String {
+        format!(
+            "[admin]\nlisten = \"{}\"\ntoken_file = \"{}\"\n",
+            self.address,
+            self.token.display()
+        )
+    }
+}
 
 /// What `lb ctl` did: exit code, stdout, stderr.
 pub struct Ctl {

@@ -87,7 +87,9 @@ impl Browser {
         }) == Value::Bool(true)
     }
 
-    /// Waits until `selector` shows `expected`; panics with what it showed otherwise.
+    /// Waits until `selector` shows `expected`, at most [`EVENT_TIMEOUT`]; panics with what it
+    /// showed otherwise. Polls every 100 ms, as WebDriver clients do: the protocol announces
+    /// no redraw.
     pub fn wait_text(&self, selector: &str, expected: &str) {
         let deadline = Instant::now() + EVENT_TIMEOUT;
         loop {
@@ -97,7 +99,7 @@ impl Browser {
             }
             assert!(
                 Instant::now() < deadline,
-                "{selector} shows {shown:?}, not {expected:?}"
+                "{selector} shows {shown:?}, not {expected:?}, after {EVENT_TIMEOUT:?}"
             );
             thread::sleep(Duration::from_millis(100));
         }

@@ -1,16 +1,35 @@
 //! The copy engine over loopback socket pairs, with splice and with buffers.
 
+use std::sync::Arc;
+
 use lb_core::model::ServerId;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::*;
-use crate::sessions::Sessions;
+use crate::sessions::{CloseSignal, Sessions};
 
 const SERVER: ServerId = ServerId(1);
 
-/// Two connected pairs: (client, proxy's client side) and (proxy's server side, server).
-async fn pairs() -> ((TcpStream, TcpStream), (TcpStream, TcpStream)) {
+/// The proxy's side of a session: its two sockets and the close signal of [`SERVER`]'s
+/// sessions.
+struct Proxy {
+    client_side: TcpStream,
+    server_side: TcpStream,
+    sessions: Arc<Sessions>,
+    close: CloseSignal,
+}
+
+impl Proxy {
+    /// Forwards until the session ends.
+    async fn forward(&mut self, transfer: Transfer, idle_limit: Duration) -> Outcome {
+        let (client, server) = (&self.client_side, &self.server_side);
+        forward(client, server, transfer, idle_limit, &mut self.close).await
+    }
+}
+
+/// A session ready to forward, `(client, proxy, server)`: two connected loopback pairs.
+async fn session() -> (TcpStream, Proxy, TcpStream) {
     async fn pair() -> (TcpStream, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let (connected, accepted) = tokio::join!(
@@ -19,7 +38,16 @@ async fn pairs() -> ((TcpStream, TcpStream), (TcpStream, TcpStream)) {
         );
         (connected.unwrap(), accepted.unwrap().0)
     }
-    (pair().await, pair().await)
+    let ((client, client_side), (server_side, server)) = (pair().await, pair().await);
+    let sessions = Arc::new(Sessions::new([SERVER]));
+    let close = sessions.subscribe(SERVER);
+    let proxy = Proxy {
+        client_side,
+        server_side,
+        sessions,
+        close,
+    };
+    (client, proxy, server)
 }
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -32,11 +60,9 @@ async fn within<T>(future: impl std::future::Future<Output = T>) -> T {
 }
 
 async fn half_close_keeps_the_other_way_open(transfer: Transfer) {
-    let ((mut client, proxy_client), (proxy_server, mut server)) = pairs().await;
+    let (mut client, mut proxy, mut server) = session().await;
     let payload: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
-    let sessions = Sessions::new([SERVER]);
-    let mut close = sessions.subscribe(SERVER);
-    let proxy = forward(&proxy_client, &proxy_server, transfer, LIMIT, &mut close);
+    let proxy = proxy.forward(transfer, LIMIT);
     let peers = async {
         client.write_all(&payload).await.unwrap();
         client.shutdown().await.unwrap();
@@ -70,49 +96,25 @@ async fn buffers_honour_half_close_and_count_bytes() {
 
 #[tokio::test]
 async fn an_outside_close_ends_the_session_and_a_reset_fails_it() {
-    let sessions = Sessions::new([SERVER]);
-    let ((_client, proxy_client), (proxy_server, _server)) = pairs().await;
-    let mut close = sessions.subscribe(SERVER);
-    sessions.close(SERVER);
-    let outcome = within(forward(
-        &proxy_client,
-        &proxy_server,
-        Transfer::Splice,
-        LIMIT,
-        &mut close,
-    ))
-    .await;
+    let (_client, mut proxy, _server) = session().await;
+    proxy.sessions.close(SERVER);
+    let outcome = within(proxy.forward(Transfer::Splice, LIMIT)).await;
     assert!(matches!(outcome.end, End::Closed), "{outcome:?}");
 
-    let ((client, proxy_client), (proxy_server, _server)) = pairs().await;
+    let (client, mut proxy, _server) = session().await;
     socket2::SockRef::from(&client)
         .set_linger(Some(Duration::ZERO))
         .unwrap();
     drop(client);
-    let mut close = sessions.subscribe(SERVER);
-    let outcome = within(forward(
-        &proxy_client,
-        &proxy_server,
-        Transfer::Splice,
-        LIMIT,
-        &mut close,
-    ))
-    .await;
+    let outcome = within(proxy.forward(Transfer::Splice, LIMIT)).await;
     assert!(matches!(outcome.end, End::Failed(_)), "{outcome:?}");
 }
 
 #[tokio::test]
 async fn a_close_during_steady_traffic_ends_the_session() {
-    let ((mut client, proxy_client), (proxy_server, mut server)) = pairs().await;
-    let sessions = Sessions::new([SERVER]);
-    let mut close = sessions.subscribe(SERVER);
-    let proxy = forward(
-        &proxy_client,
-        &proxy_server,
-        Transfer::Splice,
-        LIMIT,
-        &mut close,
-    );
+    let (mut client, mut proxy, mut server) = session().await;
+    let sessions = Arc::clone(&proxy.sessions);
+    let proxy = proxy.forward(Transfer::Splice, LIMIT);
     let traffic = async {
         let mut echoed = [0; 4];
         for round in 0..u32::MAX {
@@ -136,25 +138,22 @@ async fn a_close_during_steady_traffic_ends_the_session() {
 
 #[tokio::test(start_paused = true)]
 async fn a_session_ends_once_nothing_has_moved_for_the_idle_limit() {
-    let ((mut client, proxy_client), (proxy_server, mut server)) = pairs().await;
-    let sessions = Sessions::new([SERVER]);
-    let mut close = sessions.subscribe(SERVER);
-    let limit = Duration::from_secs(10);
+    let (mut client, mut proxy, mut server) = session().await;
     let start = tokio::time::Instant::now();
-    let proxy = forward(
-        &proxy_client,
-        &proxy_server,
-        Transfer::Splice,
-        limit,
-        &mut close,
-    );
+    let proxy = proxy.forward(Transfer::Splice, Duration::from_secs(10));
     let traffic = async {
+        // Idle on purpose: 6 s without a byte, less than the limit.
         tokio::time::sleep(Duration::from_secs(6)).await;
         client.write_all(b"x").await.unwrap();
         let mut received = [0; 1];
         server.read_exact(&mut received).await.unwrap();
     };
-    let (outcome, ()) = tokio::join!(proxy, traffic);
+    // Bounded in paused time: a session that never ends fails the test at 60 s.
+    let (outcome, ()) = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::join!(proxy, traffic)
+    })
+    .await
+    .expect("the idle session outlived 60 s");
     assert!(matches!(outcome.end, End::Idle), "{outcome:?}");
     assert_eq!(outcome.client_to_server, 1);
     let lasted = start.elapsed();
@@ -167,16 +166,8 @@ async fn a_session_ends_once_nothing_has_moved_for_the_idle_limit() {
 /// Small messages go through buffers, streams by splice, and a direction switches both ways.
 #[tokio::test]
 async fn mixed_small_and_bulk_exchanges_arrive_intact() {
-    let ((mut client, proxy_client), (proxy_server, mut server)) = pairs().await;
-    let sessions = Sessions::new([SERVER]);
-    let mut close = sessions.subscribe(SERVER);
-    let proxy = forward(
-        &proxy_client,
-        &proxy_server,
-        Transfer::Splice,
-        LIMIT,
-        &mut close,
-    );
+    let (mut client, mut proxy, mut server) = session().await;
+    let proxy = proxy.forward(Transfer::Splice, LIMIT);
     let sizes = [10usize, 200_000, 3, 70_000, 1, 16_384, 5];
     let message = |size: usize, seed: usize| -> Vec<u8> {
         (0..size).map(|i| (i * 31 + seed) as u8).collect()

@@ -161,9 +161,11 @@ pub async fn closed_cleanly(client: &mut BufReader<TcpStream>) -> bool {
     matches!(within(client.read_to_end(&mut rest)).await, Ok(0))
 }
 
-/// Waits (polling every 5 ms, at most [`STEP`]) until the service's counters satisfy `test`.
+/// Waits until the service's counters satisfy `test`, at most [`STEP`]; panics with the last
+/// counters seen otherwise. Polls every 5 ms: the counters are plain atomics that announce
+/// no change.
 pub async fn until_stats(service: &ServiceHandle, test: impl Fn(&Stats) -> bool) -> Stats {
-    within(async {
+    let polling = async {
         loop {
             let stats = service.stats();
             if test(&stats) {
@@ -171,6 +173,12 @@ pub async fn until_stats(service: &ServiceHandle, test: impl Fn(&Stats) -> bool)
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-    })
-    .await
+    };
+    match tokio::time::timeout(STEP, polling).await {
+        Ok(stats) => stats,
+        Err(_) => panic!(
+            "the counters did not reach the expected state within 10 s: {:?}",
+            service.stats()
+        ),
+    }
 }

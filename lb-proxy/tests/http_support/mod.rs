@@ -3,37 +3,35 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+// The cleartext tests' support: its VIP builder and step bound serve here too.
+#[path = "../common/mod.rs"]
+mod common;
 pub mod nginx;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use lb_core::model::{Mode, Server, ServerId, Vip};
+use lb_core::model::{Mode, SchedulerKind, Vip};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// The longest any single step of a test may take.
-pub const STEP: Duration = Duration::from_secs(10);
+pub use common::STEP;
 
-/// An `http` VIP on 127.0.0.1 (any port) over `servers`, named `s1`, `s2`, ... ids 1, 2, ...
+/// An `http` VIP named `web`, otherwise [`common::vip`] with round robin.
 pub fn http_vip(servers: &[SocketAddr]) -> Vip {
-    let mut vip = Vip::new("web", "127.0.0.1:0".parse().unwrap());
+    let mut vip = common::vip(SchedulerKind::RoundRobin, servers);
+    vip.name = "web".to_owned();
     vip.mode = Mode::Http;
-    vip.timeouts.connect = Duration::from_secs(2);
-    vip.servers = servers
-        .iter()
-        .zip(1..)
-        .map(|(&address, id)| Server::new(ServerId(id), format!("s{id}"), address))
-        .collect();
     vip
 }
 
 /// A listener that accepts, records every byte it receives, and never answers.
 pub struct Tripwire {
     pub address: SocketAddr,
-    received: Arc<Mutex<(usize, Vec<u8>)>>,
+    /// Connections accepted and bytes received so far.
+    received: watch::Receiver<(usize, Vec<u8>)>,
     task: JoinHandle<()>,
 }
 
@@ -41,16 +39,16 @@ impl Tripwire {
     pub async fn start() -> Tripwire {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let received = Arc::new(Mutex::new((0, Vec::new())));
-        let record = Arc::clone(&received);
+        let (record, received) = watch::channel((0, Vec::new()));
+        let record = Arc::new(record);
         let task = tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
-                record.lock().unwrap().0 += 1;
+                record.send_modify(|(accepted, _)| *accepted += 1);
                 let record = Arc::clone(&record);
                 tokio::spawn(async move {
                     let mut buffer = [0u8; 4096];
                     while let Ok(read @ 1..) = stream.read(&mut buffer).await {
-                        record.lock().unwrap().1.extend_from_slice(&buffer[..read]);
+                        record.send_modify(|(_, bytes)| bytes.extend_from_slice(&buffer[..read]));
                     }
                 });
             }
@@ -64,7 +62,18 @@ impl Tripwire {
 
     /// Connections accepted and bytes received so far.
     pub fn seen(&self) -> (usize, Vec<u8>) {
-        self.received.lock().unwrap().clone()
+        self.received.borrow().clone()
+    }
+
+    /// Waits (at most [`STEP`]) until the bytes received contain `needle`, and returns them.
+    pub async fn until_received(&self, needle: &str) -> String {
+        let mut received = self.received.clone();
+        let arrived =
+            received.wait_for(|(_, bytes)| String::from_utf8_lossy(bytes).contains(needle));
+        match tokio::time::timeout(STEP, arrived).await {
+            Ok(Ok(seen)) => String::from_utf8_lossy(&seen.1).into_owned(),
+            _ => panic!("{needle:?} did not arrive within 10 s: {:?}", self.seen()),
+        }
     }
 }
 
@@ -90,6 +99,18 @@ pub async fn raw(address: SocketAddr, request: &[u8]) -> String {
     });
     read.await.expect("the proxy did not close within 10 s");
     String::from_utf8_lossy(&response).into_owned()
+}
+
+/// Sends `message` on `stream` and reads as many bytes back (at most [`STEP`]): a round
+/// trip through a tunnel to an echoing server.
+pub async fn round_trip(stream: &mut TcpStream, message: &str) -> Vec<u8> {
+    stream.write_all(message.as_bytes()).await.unwrap();
+    let mut echoed = vec![0u8; message.len()];
+    tokio::time::timeout(STEP, stream.read_exact(&mut echoed))
+        .await
+        .expect("no echo within 10 s")
+        .unwrap();
+    echoed
 }
 
 /// A parsed response: status, lowercase header lines, body.

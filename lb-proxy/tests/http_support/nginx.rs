@@ -1,9 +1,11 @@
 //! Real nginx servers on loopback, started from Debian's `nginx` binary in a temporary
 //! directory, each answering every request with its name and what it received.
 
+use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// What an nginx server answers on `/`: its name, then the request fields the tests check.
@@ -33,7 +35,7 @@ impl Nginx {
         std::fs::write(
             &config,
             format!(
-                "worker_processes 1;\nerror_log stderr error;\npid {pid};\n\
+                "worker_processes 1;\nerror_log stderr notice;\npid {pid};\n\
                  events {{ worker_connections 1024; }}\n\
                  http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp};\n\
                  fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp}; scgi_temp_path {tmp};\n\
@@ -45,7 +47,7 @@ impl Nginx {
             ),
         )
         .unwrap();
-        let child = Command::new("nginx")
+        let mut child = Command::new("nginx")
             .arg("-p")
             .arg(&prefix)
             .arg("-c")
@@ -53,17 +55,12 @@ impl Nginx {
             .args(["-g", "daemon off;"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("nginx (Debian package `nginx`) must be installed");
-        let address = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(address).is_err() {
-            assert!(Instant::now() < deadline, "nginx {name} did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        await_start(name, child.stderr.take().unwrap());
         Nginx {
-            address,
+            address: SocketAddr::from(([127, 0, 0, 1], port)),
             child,
             prefix,
         }
@@ -72,6 +69,30 @@ impl Nginx {
     /// The directory nginx serves files from with `root`.
     pub fn dir(&self) -> &PathBuf {
         &self.prefix
+    }
+}
+
+/// Waits (at most 10 s) for nginx's notice that it started its worker, logged once its
+/// listener is open; panics with what nginx printed if it exits or takes longer. Goes on
+/// draining `stderr` afterwards, so nginx never blocks on a full pipe.
+fn await_start(name: &str, stderr: ChildStderr) {
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut printed = Vec::new();
+    loop {
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) if line.contains("start worker process") => return,
+            Ok(line) => printed.push(line),
+            Err(_) => panic!(
+                "nginx {name} did not start within 10 s:\n{}",
+                printed.join("\n")
+            ),
+        }
     }
 }
 

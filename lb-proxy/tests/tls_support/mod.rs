@@ -1,5 +1,5 @@
 //! Certificates made by rcgen for the TLS tests (a CA and leaves it signs, written as PEM
-//! files), and a TLS client that trusts that CA.
+//! files), and TLS clients that trust that CA.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -9,9 +9,8 @@ use std::sync::Arc;
 
 use lb_core::model::{CertificatePaths, Mode, TlsSettings};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{CertificateError, ClientConfig, RootCertStore};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -71,9 +70,11 @@ impl Authority {
         path
     }
 
-    /// A client configuration trusting this CA and offering `alpn`.
+    /// A client trusting this CA and offering `alpn`.
     pub fn client(&self, alpn: &[&str]) -> TlsConnector {
-        self.client_with(rustls::crypto::ring::default_provider(), alpn)
+        let mut config = self.config(rustls::crypto::ring::default_provider());
+        config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+        TlsConnector::from(Arc::new(config))
     }
 
     /// A client trusting this CA that lists `first` before rustls' default suites.
@@ -83,20 +84,25 @@ impl Authority {
             .cipher_suites
             .retain(|suite| suite.suite() != first.suite());
         provider.cipher_suites.insert(0, first);
-        self.client_with(provider, &[])
+        TlsConnector::from(Arc::new(self.config(provider)))
     }
 
-    fn client_with(&self, provider: rustls::crypto::CryptoProvider, alpn: &[&str]) -> TlsConnector {
+    /// A client trusting this CA that sends no SNI (like one connecting by IP address); it
+    /// still checks the certificate against the name it connects with.
+    pub fn client_without_sni(&self) -> TlsConnector {
+        let mut config = self.config(rustls::crypto::ring::default_provider());
+        config.enable_sni = false;
+        TlsConnector::from(Arc::new(config))
+    }
+
+    fn config(&self, provider: rustls::crypto::CryptoProvider) -> ClientConfig {
         let mut roots = RootCertStore::empty();
         roots.add(self.certificate.der().clone()).unwrap();
-        let provider = Arc::new(provider);
-        let mut config = ClientConfig::builder_with_provider(provider)
+        ClientConfig::builder_with_provider(Arc::new(provider))
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(roots)
-            .with_no_client_auth();
-        config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
-        TlsConnector::from(Arc::new(config))
+            .with_no_client_auth()
     }
 }
 
@@ -125,55 +131,17 @@ pub fn presented(stream: &TlsStream<TcpStream>) -> CertificateDer<'static> {
     session.peer_certificates().unwrap()[0].clone()
 }
 
-/// A client that accepts any certificate and offers no ALPN: to see which certificate the
-/// server picks for a name none of them carries.
-pub fn trusting_client() -> TlsConnector {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-        .with_no_client_auth();
-    TlsConnector::from(Arc::new(config))
-}
-
-#[derive(Debug)]
-struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.0.signature_verification_algorithms;
-        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.0.signature_verification_algorithms;
-        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+/// The names on the certificate a client refused for not carrying the name it asked for
+/// (rustls' rendering, e.g. `DnsName("db.example")`); panics on any other failure.
+pub fn refused_names(error: &std::io::Error) -> Vec<String> {
+    let refusal = error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>());
+    match refusal {
+        Some(rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+            presented,
+            ..
+        })) => presented.clone(),
+        _ => panic!("not a refusal for the name: {error}"),
     }
 }
