@@ -29,6 +29,7 @@ async fn main() -> Demo {
     tracing_subscriber::fmt()
         .with_env_filter("lb_proxy::health=info,warn")
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let names = ["controller-0", "controller-1", "controller-2"];
     let controllers: Vec<(String, IpAddr)> = (0u8..)
