@@ -260,11 +260,16 @@ def wait_port(port, timeout=10.0):
     return False
 
 
-def cpu_seconds(pid):
+def cpu_times(pid):
+    """(user, system) CPU seconds of a process so far."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
+def cpu_seconds(pid):
+    return sum(cpu_times(pid))
 
 
 def core_ticks(core):
@@ -437,14 +442,20 @@ def main():
                 for name, ports in targets.items():
                     if ports[index] is None:
                         continue
-                    cpu0 = cpu_seconds(pids[name]) if name in pids else None
+                    cpu0 = cpu_times(pids[name]) if name in pids else None
                     load0 = core_ticks(LOAD_CORE)
                     run = wrk(ports[index], args.seconds, args.connections, **options)
                     load1 = core_ticks(LOAD_CORE)
                     # Near 100 %, the load generator's core and not the proxy bounds req/s.
                     run["load_core_busy_pct"] = 100 * (load1[0] - load0[0]) / max(load1[1] - load0[1], 1)
                     if cpu0 is not None:
-                        run["cpu_us_per_req"] = (cpu_seconds(pids[name]) - cpu0) * 1e6 / max(run["requests"], 1)
+                        # User time is the proxy's own code; system time is mostly the kernel's
+                        # TCP stack, which every proxy pays alike for the same system calls.
+                        cpu1 = cpu_times(pids[name])
+                        per_request = 1e6 / max(run["requests"], 1)
+                        run["cpu_user_us_per_req"] = (cpu1[0] - cpu0[0]) * per_request
+                        run["cpu_sys_us_per_req"] = (cpu1[1] - cpu0[1]) * per_request
+                        run["cpu_us_per_req"] = run["cpu_user_us_per_req"] + run["cpu_sys_us_per_req"]
                     results[test][name].append(run)
             for name, ports in targets.items():
                 if "tcp_bulk" not in selected:
@@ -491,11 +502,15 @@ METRICS = [
     ("http_keepalive", "rps", "HTTP keep-alive req/s", True),
     ("http_keepalive", "p99_ms", "HTTP keep-alive p99 ms", False),
     ("http_keepalive", "cpu_us_per_req", "HTTP keep-alive CPU us/req", False),
+    ("http_keepalive", "cpu_user_us_per_req", "  of which user us/req", False),
+    ("http_keepalive", "cpu_sys_us_per_req", "  of which system us/req", False),
     ("http_keepalive", "load_core_busy_pct", "HTTP keep-alive load core %", False),
     ("http_close", "rps", "HTTP close req/s", True),
     ("tcp_keepalive", "rps", "TCP mode req/s", True),
     ("tcp_keepalive", "p99_ms", "TCP mode p99 ms", False),
     ("tcp_keepalive", "cpu_us_per_req", "TCP mode CPU us/req", False),
+    ("tcp_keepalive", "cpu_user_us_per_req", "  of which user us/req", False),
+    ("tcp_keepalive", "cpu_sys_us_per_req", "  of which system us/req", False),
     ("tcp_keepalive", "load_core_busy_pct", "TCP mode load core %", False),
     ("tls_new", "rps", "New TLS conn/s", True),
     ("tls_new", "p50_ms", "New TLS p50 ms", False),
