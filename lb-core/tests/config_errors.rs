@@ -250,3 +250,35 @@ servers = [{ name = "a", address = "192.0.2.11:9292" }]
     let shown = parse("lb.toml", text).unwrap_err().to_string();
     assert!(shown.contains("lb.toml:6:14: vip[0].server_tls.ca: needed while `verify` is on"));
 }
+
+#[test]
+fn header_limits_out_of_range_name_their_line_and_field() {
+    let text = r#"
+[[vip]]
+name = "web"
+listen = ["192.0.2.10:80"]
+mode = "http"
+servers = [{ name = "a", address = "192.0.2.11:80" }]
+http = { max_header_bytes = 512, max_header_fields = 5000 }
+"#;
+    let errors = errors(text);
+    let found: Vec<(usize, String, String)> = errors
+        .into_iter()
+        .map(|error| (error.line, error.path, error.message))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                7,
+                "vip[0].http.max_header_bytes".to_owned(),
+                "512 is out of range (1024-1048576)".to_owned()
+            ),
+            (
+                7,
+                "vip[0].http.max_header_fields".to_owned(),
+                "5000 is out of range (1-1000)".to_owned()
+            ),
+        ]
+    );
+}

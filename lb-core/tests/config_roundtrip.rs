@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use lb_core::config::{parse, to_toml};
 use lb_core::model::{
-    Admin, AdminState, CertificatePaths, Check, CheckKind, Config, Global, HeaderRule, HttpCheck,
-    HttpOptions, InitialState, KeepAlive, Mode, Network, PathMatch, PathRegex, PathRewrite,
-    Persistence, ProxyVersion, Redirect, RedirectTarget, SchedulerKind, ScriptStep, Server,
-    ServerId, ServerTls, StatusRange, Timeouts, TlsSettings, Vip, validate,
+    Admin, AdminState, CertificatePaths, Check, CheckKind, Config, Global, HeadLimits, HeaderRule,
+    HttpCheck, HttpOptions, InitialState, KeepAlive, Mode, Network, PathMatch, PathRegex,
+    PathRewrite, Persistence, ProxyVersion, Redirect, RedirectTarget, SchedulerKind, ScriptStep,
+    Server, ServerId, ServerTls, StatusRange, Timeouts, TlsSettings, Vip, validate,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -206,9 +206,18 @@ fn http_options() -> impl Strategy<Value = HttpOptions> {
         vec(rule, 0..3),
         vec(rewrite, 0..3),
         vec(redirect, 0..3),
+        (HeadLimits::BYTES, HeadLimits::FIELDS),
     )
         .prop_map(
-            |(networks, cookie_secret, request_headers, response_headers, rewrites, redirects)| {
+            |(
+                networks,
+                cookie_secret,
+                request_headers,
+                response_headers,
+                rewrites,
+                redirects,
+                (max_bytes, max_fields),
+            )| {
                 HttpOptions {
                     trusted_forwarders: networks
                         .into_iter()
@@ -219,6 +228,10 @@ fn http_options() -> impl Strategy<Value = HttpOptions> {
                     response_headers,
                     rewrites,
                     redirects,
+                    head_limits: HeadLimits {
+                        max_bytes,
+                        max_fields,
+                    },
                 }
             },
         )

@@ -4,6 +4,7 @@
 mod http_support;
 
 use http_support::{Reply, Tripwire, http_vip, raw};
+use lb_core::model::HeadLimits;
 use lb_proxy::Service;
 
 /// `(what, request, status)`: the request is sent whole, as one write.
@@ -317,5 +318,47 @@ async fn the_same_server_gets_well_formed_requests() {
             .contains("transfer-encoding: chunked"),
         "{seen}"
     );
+    service.stop().await;
+}
+
+#[tokio::test]
+async fn configured_head_limits_hold() {
+    let server = Tripwire::start().await;
+    let mut vip = http_vip(&[server.address]);
+    vip.http.head_limits = HeadLimits {
+        max_bytes: 1024,
+        max_fields: 3,
+    };
+    let service = Service::start(vip).unwrap();
+    let address = service.local_addrs()[0];
+    let fields = |count: usize| "X: 1\r\n".repeat(count);
+    for (request, status) in [
+        (
+            format!("GET / HTTP/1.1\r\nHost: a\r\n{}\r\n", fields(3)),
+            431,
+        ),
+        (
+            format!(
+                "GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n",
+                "a".repeat(1024)
+            ),
+            431,
+        ),
+    ] {
+        let reply = Reply::parse(&raw(address, request.as_bytes()).await);
+        assert_eq!(reply.status, status, "{request:.60}");
+    }
+    assert_eq!(
+        server.seen(),
+        (0, Vec::new()),
+        "something reached the server"
+    );
+    let within = format!("GET /within HTTP/1.1\r\nHost: a\r\n{}\r\n", fields(2));
+    let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut client, within.as_bytes())
+        .await
+        .unwrap();
+    let seen = server.until_received("/within").await;
+    assert!(seen.starts_with("GET /within HTTP/1.1\r\n"), "{seen}");
     service.stop().await;
 }

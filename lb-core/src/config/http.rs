@@ -9,6 +9,8 @@
 //! response_headers = [{ add = "Strict-Transport-Security", value = "max-age=31536000" }]
 //! rewrite = [{ prefix = "/old/", replace = "/new/" }, { regex = "^/v1/(.*)$", replace = "/v2/$1" }]
 //! redirect = [{ prefix = "/", to_https = true }, { exact = "/", location = "/dashboard", status = 302 }]
+//! max_header_bytes = 65536                        # default 32768 (1 KiB to 1 MiB)
+//! max_header_fields = 200                         # default 100 (1 to 1000)
 //! ```
 //!
 //! A header rule has exactly one of `add`, `set`, `delete` (the field name) and a `value`
@@ -18,16 +20,19 @@
 
 use super::reader::{Field, Reader, Table};
 use crate::model::{
-    HeaderRule, HttpOptions, PathMatch, PathRegex, PathRewrite, Redirect, RedirectTarget,
+    HeadLimits, HeaderRule, HttpOptions, PathMatch, PathRegex, PathRewrite, Redirect,
+    RedirectTarget,
 };
 
-const KEYS: [&str; 6] = [
+const KEYS: [&str; 8] = [
     "trusted_forwarders",
     "cookie_secret",
     "request_headers",
     "response_headers",
     "rewrite",
     "redirect",
+    "max_header_bytes",
+    "max_header_fields",
 ];
 const RULE_KEYS: [&str; 4] = ["add", "set", "delete", "value"];
 const MATCH_KEYS: [&str; 3] = ["exact", "prefix", "regex"];
@@ -66,6 +71,20 @@ pub(super) fn read(reader: &mut Reader, field: &Field<'_>) -> HttpOptions {
     }
     http.rewrites = each(reader, &table, "rewrite", rewrite);
     http.redirects = each(reader, &table, "redirect", redirect);
+    let limits = &mut http.head_limits;
+    for (key, slot, range) in [
+        ("max_header_bytes", &mut limits.max_bytes, HeadLimits::BYTES),
+        (
+            "max_header_fields",
+            &mut limits.max_fields,
+            HeadLimits::FIELDS,
+        ),
+    ] {
+        let range = *range.start() as u64..=*range.end() as u64;
+        reader.set(table.get(key), slot, |reader, field| {
+            reader.integer(field, range)
+        });
+    }
     http
 }
 

@@ -15,8 +15,8 @@ use toml_writer::ToTomlValue;
 use super::check::initial_name;
 use super::reader::UNREADABLE_ADDRESS;
 use crate::model::{
-    Check, CheckKind, Config, Global, HeaderRule, HttpCheck, HttpOptions, KeepAlive, Mode,
-    PathMatch, Persistence, RedirectTarget, SchedulerKind, ScriptStep, Server, ServerTls,
+    Check, CheckKind, Config, Global, HeadLimits, HeaderRule, HttpCheck, HttpOptions, KeepAlive,
+    Mode, PathMatch, Persistence, RedirectTarget, SchedulerKind, ScriptStep, Server, ServerTls,
     StatusRange, TlsSettings, Vip, format_duration,
 };
 
@@ -181,6 +181,23 @@ fn http(http: &HttpOptions) -> Entries {
     }
     if let Some(secret) = http.cookie_secret {
         entries.text("cookie_secret", &format!("{secret:032x}"));
+    }
+    let defaults = HeadLimits::default();
+    for (key, value, default) in [
+        (
+            "max_header_bytes",
+            http.head_limits.max_bytes,
+            defaults.max_bytes,
+        ),
+        (
+            "max_header_fields",
+            http.head_limits.max_fields,
+            defaults.max_fields,
+        ),
+    ] {
+        if value != default {
+            entries.raw(key, value);
+        }
     }
     let list = |items: Vec<Entries>| {
         let items: Vec<String> = items.iter().map(Entries::inline).collect();

@@ -8,9 +8,11 @@
 //! Defaults: no trusted forwarders (every client's `X-Forwarded-*` and `Forwarded` headers
 //! are replaced), a cookie secret drawn at random once per process (persistence cookies then
 //! do not survive a restart or a switch to a standby balancer: set one to keep them), no
-//! rules, rewrites or redirects; a redirect's status is 301.
+//! rules, rewrites or redirects; a redirect's status is 301; request heads up to 32 KiB and
+//! 100 fields ([`HeadLimits`]).
 
 use std::fmt;
+use std::ops::RangeInclusive;
 
 use super::Network;
 
@@ -31,6 +33,35 @@ pub struct HttpOptions {
     pub rewrites: Vec<PathRewrite>,
     /// The first whose path matches answers the request with a redirect.
     pub redirects: Vec<Redirect>,
+    /// How large a request head may be.
+    pub head_limits: HeadLimits,
+}
+
+/// The size limits of a request head (an HTTP/2 header list is held to `max_bytes` too): a
+/// request over either gets 431 and reaches no server (HAProxy's `tune.bufsize` and
+/// `tune.http.maxhdr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadLimits {
+    /// Longest head, request line and fields, in bytes.
+    pub max_bytes: usize,
+    /// Most header fields.
+    pub max_fields: usize,
+}
+
+impl HeadLimits {
+    /// The accepted values of `max_bytes`: 1 KiB to 1 MiB.
+    pub const BYTES: RangeInclusive<usize> = 1024..=1024 * 1024;
+    /// The accepted values of `max_fields`.
+    pub const FIELDS: RangeInclusive<usize> = 1..=1000;
+}
+
+impl Default for HeadLimits {
+    fn default() -> Self {
+        HeadLimits {
+            max_bytes: 32 * 1024,
+            max_fields: 100,
+        }
+    }
 }
 
 /// A change to one header field. Names compare case-insensitively.

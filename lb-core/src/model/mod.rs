@@ -16,7 +16,8 @@ mod vip;
 pub use check::{Check, CheckKind, HttpCheck, InitialState, ScriptStep, StatusRange};
 pub use duration::{DurationParseError, format_duration, parse_duration};
 pub use http::{
-    HeaderRule, HttpOptions, PathMatch, PathRegex, PathRewrite, Redirect, RedirectTarget,
+    HeadLimits, HeaderRule, HttpOptions, PathMatch, PathRegex, PathRewrite, Redirect,
+    RedirectTarget,
 };
 pub use network::{KeepAlive, Network, NetworkParseError, ProxyVersion};
 pub use server::{AdminState, Health, MAX_WEIGHT, Server, ServerId};

@@ -22,8 +22,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::{
-    Check, CheckKind, Config, MAX_WEIGHT, Mode, Persistence, ScriptStep, ServerTls, TlsSettings,
-    Vip,
+    Check, CheckKind, Config, HeadLimits, MAX_WEIGHT, Mode, Persistence, ScriptStep, ServerTls,
+    TlsSettings, Vip,
 };
 
 /// One semantic problem of a configuration.
@@ -96,6 +96,20 @@ fn vip_settings(report: &mut Report, path: &str, vip: &Vip) {
         }
         if !vip.accept_proxy_from.is_empty() {
             report.push(format!("{path}.accept_proxy_from"), unsupported);
+        }
+        let limits = vip.http.head_limits;
+        for (key, value, range) in [
+            ("max_header_bytes", limits.max_bytes, HeadLimits::BYTES),
+            ("max_header_fields", limits.max_fields, HeadLimits::FIELDS),
+        ] {
+            if !range.contains(&value) {
+                let message = format!(
+                    "{value} is out of range ({}-{})",
+                    range.start(),
+                    range.end()
+                );
+                report.push(format!("{path}.http.{key}"), message);
+            }
         }
     }
     let timeouts = &vip.timeouts;
@@ -515,6 +529,27 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(validate(&config), vec![]);
+    }
+
+    #[test]
+    fn head_limits_out_of_range_are_refused() {
+        let mut web = vip("web", 80);
+        web.mode = Mode::Http;
+        web.http.head_limits = HeadLimits {
+            max_bytes: 100,
+            max_fields: 0,
+        };
+        let config = Config {
+            vips: vec![web],
+            ..Config::default()
+        };
+        assert_eq!(
+            paths(&config),
+            [
+                "vip[0].http.max_header_bytes",
+                "vip[0].http.max_header_fields"
+            ]
+        );
     }
 
     #[test]

@@ -19,8 +19,9 @@
 //! HTTP/2 connection without an open stream ([`open_requests`], closed with a GOAWAY), stays
 //! open; a body (either way) fails after the client or server timeout without a frame; a write
 //! to an HTTP/1 client fails after it has stalled for the client timeout; HTTP/1 heads up to
-//! 32 KiB and 100 fields ([`guard`]); HTTP/2: 128 concurrent streams, 32 KiB of header list,
-//! a ping every client timeout (a client that does not answer is closed).
+//! 32 KiB and 100 fields ([`guard`]; `max_header_bytes` and `max_header_fields` in a VIP's
+//! `http` table); HTTP/2: 128 concurrent streams, a header list up to the same byte limit, a
+//! ping every client timeout (a client that does not answer is closed).
 //!
 //! Lifecycle: accept → admission → requests until the client closes, a timeout, a refusal
 //! (the error response is written, the stream shut down, with a TLS `close_notify` on a TLS
@@ -94,7 +95,10 @@ impl HttpVip {
     /// The HTTP state of `vip`.
     pub(crate) fn new(vip: &Vip) -> Self {
         HttpVip {
-            guard: GuardLimits::default(),
+            guard: GuardLimits {
+                max_head: vip.http.head_limits.max_bytes,
+                max_fields: vip.http.head_limits.max_fields,
+            },
             cookie: CookiePersistence::new(vip),
             trusted_forwarders: vip.http.trusted_forwarders.clone(),
             rules: Rules::new(&vip.name, &vip.http),
