@@ -342,13 +342,13 @@ fn vip() -> impl Strategy<Value = Vip> {
                 vip.shutdown_sessions_on_down = shutdown_sessions_on_down;
                 vip.servers = servers;
                 if vip.mode == Mode::Tcp {
-                    // PROXY protocol is valid on tcp VIPs only.
+                    // Sending the PROXY protocol is valid on tcp VIPs only.
                     vip.send_proxy = send_proxy;
-                    vip.accept_proxy_from = networks
-                        .into_iter()
-                        .filter_map(|(ip, prefix)| Network::new(ip, prefix))
-                        .collect();
                 }
+                vip.accept_proxy_from = networks
+                    .into_iter()
+                    .filter_map(|(ip, prefix)| Network::new(ip, prefix))
+                    .collect();
                 vip.source = source;
                 vip.client_keepalive = client_keepalive;
                 vip.server_keepalive = server_keepalive;

@@ -9,7 +9,7 @@
 //! listener), no port 0 on listeners or servers, at least one listen address and one server per
 //! VIP, unique server names and ids within a VIP, weights within `0..=MAX_WEIGHT`, names made of
 //! letters, digits, `-`, `_` and `.` (they appear in admin API paths), cookie persistence only on
-//! `http` VIPs, PROXY protocol (`send_proxy`, `accept_proxy_from`) only on `tcp` VIPs, positive rise, fall, connection caps and table sizes, netmasks within the
+//! `http` VIPs, sending the PROXY protocol (`send_proxy`) only on `tcp` VIPs, positive rise, fall, connection caps and table sizes, netmasks within the
 //! address length, a check port other than 0, TLS with at least one certificate whose files are
 //! named and ALPN names of 1 to 255 bytes, TLS to servers with a `ca` while `verify` is on, a
 //! `server_name` that is a DNS name or an IP address and, on `http` VIPs, no ALPN protocol but
@@ -90,12 +90,12 @@ fn vip_settings(report: &mut Report, path: &str, vip: &Vip) {
         self::server_tls(report, &format!("{path}.server_tls"), server_tls, vip.mode);
     }
     if vip.mode == Mode::Http {
-        let unsupported = "PROXY protocol works on tcp VIPs only; http VIPs send X-Forwarded-For";
         if vip.send_proxy.is_some() {
-            report.push(format!("{path}.send_proxy"), unsupported);
-        }
-        if !vip.accept_proxy_from.is_empty() {
-            report.push(format!("{path}.accept_proxy_from"), unsupported);
+            report.push(
+                format!("{path}.send_proxy"),
+                "sending the PROXY protocol works on tcp VIPs only (http VIPs share server \
+                 connections between clients and send X-Forwarded-For instead)",
+            );
         }
         let limits = vip.http.head_limits;
         for (key, value, range) in [
@@ -553,7 +553,7 @@ mod tests {
     }
 
     #[test]
-    fn proxy_protocol_is_refused_on_http_vips() {
+    fn sending_the_proxy_protocol_is_refused_on_http_vips() {
         let mut web = vip("web", 80);
         web.mode = Mode::Http;
         web.send_proxy = Some(ProxyVersion::V2);
@@ -566,9 +566,6 @@ mod tests {
             vips: vec![web, tcp],
             ..Config::default()
         };
-        assert_eq!(
-            paths(&config),
-            ["vip[0].send_proxy", "vip[0].accept_proxy_from"]
-        );
+        assert_eq!(paths(&config), ["vip[0].send_proxy"]);
     }
 }

@@ -3,9 +3,11 @@
 //! VIP with TLS ([`crate::tls`]) ALPN chooses (`h2`, else HTTP/1.1), servers are told the
 //! client used https and the persistence cookie is `Secure`.
 //!
-//! Per client connection ([`serve`]): admission under the caps (as in TCP mode), then the
-//! protocol ([`preface`]): hyper's HTTP/1.1 server over a [guarded](guard) socket ([`io`]) so
-//! that malformed or ambiguous requests are refused before anything is forwarded, or hyper's
+//! Per client connection ([`serve`]): admission under the caps (as in TCP mode), the PROXY
+//! protocol header from a peer in `accept_proxy_from` (whose addresses then stand for the
+//! client's everywhere: forwarding headers, persistence, logs), then the protocol
+//! ([`preface`]): hyper's HTTP/1.1 server over a [guarded](guard) socket ([`io`]) so that
+//! malformed or ambiguous requests are refused before anything is forwarded, or hyper's
 //! HTTP/2 server (whose framing leaves no such ambiguity; its `h2` layer refuses
 //! connection-specific fields and bodies that disagree with `content-length`). Per request
 //! ([`proxy`]): persistence (cookie, source-ip, last-successful) then the scheduler pick a
@@ -61,6 +63,7 @@ use tracing::{debug, warn};
 
 use crate::connect::tune;
 use crate::limits::Refused;
+use crate::proxy_header::{self, ClientAddresses};
 use crate::service::Shared;
 use crate::sessions::CloseSignal;
 use crate::stats::Counters;
@@ -111,7 +114,7 @@ impl HttpVip {
 }
 
 /// Serves HTTP on `client`, accepted from `peer`, until it is done or the service stops.
-pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
+pub(crate) async fn serve(shared: Arc<Shared>, mut client: TcpStream, mut peer: SocketAddr) {
     let Some(vip) = shared.settings.http.clone() else {
         debug_assert!(false, "an http connection on a VIP without HTTP state");
         return;
@@ -130,12 +133,31 @@ pub(crate) async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAd
             return;
         }
     };
-    let Ok(local) = client.local_addr() else {
+    let Ok(mut local) = client.local_addr() else {
         return;
     };
     if let Err(error) = tune(&client, settings.client_keepalive) {
         debug!(vip = %settings.name, %peer, %error, "client socket options");
         return;
+    }
+    if settings
+        .accept_proxy_from
+        .iter()
+        .any(|net| net.contains(peer.ip()))
+    {
+        let connection = ClientAddresses {
+            source: peer,
+            destination: local,
+        };
+        let timeout = settings.timeouts.client;
+        match proxy_header::receive_exact(&mut client, connection, timeout).await {
+            Ok(addresses) => (peer, local) = (addresses.source, addresses.destination),
+            Err(error) => {
+                Counters::bump(&counters.bad_proxy_headers);
+                warn!(vip = %settings.name, %peer, %error, "bad PROXY header from a trusted peer");
+                return;
+            }
+        }
     }
     let trusted = vip.trusted_forwarders.iter().any(|n| n.contains(peer.ip()));
     let guard = vip.guard;
