@@ -98,10 +98,7 @@ impl HttpVip {
     /// The HTTP state of `vip`.
     pub(crate) fn new(vip: &Vip) -> Self {
         HttpVip {
-            guard: GuardLimits {
-                max_head: vip.http.head_limits.max_bytes,
-                max_fields: vip.http.head_limits.max_fields,
-            },
+            guard: vip.http.head_limits.into(),
             cookie: CookiePersistence::new(vip),
             trusted_forwarders: vip.http.trusted_forwarders.clone(),
             rules: Rules::new(&vip.name, &vip.http),

@@ -9,10 +9,13 @@
 //! request the bytes are no longer HTTP and pass unchecked (the proxy closes the connection
 //! if the server refuses the upgrade).
 //!
-//! Defaults ([`GuardLimits::default`]): heads up to 32 KiB and 100 fields, else 431.
+//! Defaults ([`GuardLimits::default`], from the VIP's `http` table, [`HeadLimits`]): heads up
+//! to 32 KiB and 100 fields, else 431.
 
 mod chunked;
 mod head;
+
+use lb_core::model::HeadLimits;
 
 use chunked::Chunked;
 use head::Framing;
@@ -52,12 +55,19 @@ pub struct GuardLimits {
     pub max_fields: usize,
 }
 
-impl Default for GuardLimits {
-    fn default() -> Self {
+impl From<HeadLimits> for GuardLimits {
+    fn from(limits: HeadLimits) -> Self {
         GuardLimits {
-            max_head: 32 * 1024,
-            max_fields: 100,
+            max_head: limits.max_bytes,
+            max_fields: limits.max_fields,
         }
+    }
+}
+
+impl Default for GuardLimits {
+    /// The configuration's defaults ([`HeadLimits::default`]).
+    fn default() -> Self {
+        HeadLimits::default().into()
     }
 }
 
