@@ -58,6 +58,7 @@ pub use admin::AdminServer;
 pub use error::Error;
 pub use health::HealthChecks;
 pub use http::guard::{GuardLimits, RequestGuard, Violation};
+pub use http::upstream::read_response;
 pub use limits::GlobalLimit;
 pub use metrics::{CheckDurations, render as render_metrics};
 pub use observe::Observation;

@@ -5,54 +5,30 @@
 //! A relay fails when the next frame takes longer than its idle limit (the client timeout for
 //! request bodies, the server timeout for response bodies) or when its close signal fires
 //! (the server was put in maintenance, or marked down with `shutdown_sessions_on_down`).
-//! When a response body has been read to its end, its server connection goes back to the
-//! keep-alive pool; what the relay holds (the count of requests open to its server) is
-//! released when the relay is dropped.
+//! What the relay holds (the count of requests open to its server) is released when the
+//! relay is dropped.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use hyper::body::{Body, Frame, Incoming, SizeHint};
-use tokio::sync::watch;
+use hyper::body::{Body, Frame, SizeHint};
 use tokio::time::Sleep;
 
 use super::access::HttpAccess;
-use super::upstream::{Sender, Upstreams};
 use super::{BoxError, ProxyBody};
 use crate::selection::OpenConnection;
 use crate::sessions::CloseSignal;
-
-/// What happens once a body has been read to its end.
-pub(crate) enum OnEnd {
-    /// A request body: the server timeout may start.
-    Uploaded(watch::Sender<bool>),
-    /// A response body: its server connection can carry another request.
-    Reusable(Arc<Upstreams>, SocketAddr, Sender),
-}
-
-impl OnEnd {
-    fn run(self) {
-        match self {
-            OnEnd::Uploaded(sent) => {
-                sent.send_replace(true);
-            }
-            OnEnd::Reusable(upstreams, address, sender) => upstreams.give_back(address, sender),
-        }
-    }
-}
 
 /// The error of a body stopped by its close signal.
 const CLOSED: &str = "closed by the administrator";
 
 /// A body read from one side, to be written to the other.
-pub(crate) struct Relay {
-    inner: Incoming,
+pub(crate) struct Relay<B> {
+    inner: B,
     idle_limit: Duration,
     stall: Option<Pin<Box<Sleep>>>,
     /// The close signal, kept as it is while frames come without waiting.
@@ -61,21 +37,23 @@ pub(crate) struct Relay {
     /// has to wait. A close sent in between is not missed: the signal remembers the
     /// generation it started under.
     closed: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-    on_end: Option<OnEnd>,
     access: Option<HttpAccess>,
     _held: Option<OpenConnection>,
 }
 
-impl Relay {
+impl<B> Relay<B>
+where
+    B: Body<Data = Bytes> + Unpin + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     /// Relays `inner`, failing after `idle_limit` without a frame.
-    pub(crate) fn new(inner: Incoming, idle_limit: Duration) -> Self {
+    pub(crate) fn new(inner: B, idle_limit: Duration) -> Self {
         Relay {
             inner,
             idle_limit,
             stall: None,
             close: None,
             closed: None,
-            on_end: None,
             access: None,
             _held: None,
         }
@@ -87,12 +65,6 @@ impl Relay {
         self
     }
 
-    /// Runs `on_end` once the body has been read to its end.
-    pub(crate) fn on_end(mut self, on_end: OnEnd) -> Self {
-        self.on_end = Some(on_end);
-        self
-    }
-
     /// Counts the body's bytes into `access`, whose line is written when the body is dropped.
     pub(crate) fn logging(mut self, mut access: HttpAccess) -> Self {
         access.termination = "aborted";
@@ -101,8 +73,8 @@ impl Relay {
     }
 
     /// Keeps `held` (the count of requests open to a server) as long as the body.
-    pub(crate) fn holding(mut self, held: Option<OpenConnection>) -> Self {
-        self._held = held;
+    pub(crate) fn holding(mut self, held: OpenConnection) -> Self {
+        self._held = Some(held);
         self
     }
 
@@ -112,16 +84,17 @@ impl Relay {
     }
 
     fn ended(&mut self) {
-        if let Some(on_end) = self.on_end.take() {
-            on_end.run();
-        }
         if let Some(access) = &mut self.access {
             access.termination = "finished";
         }
     }
 }
 
-impl Body for Relay {
+impl<B> Body for Relay<B>
+where
+    B: Body<Data = Bytes> + Unpin + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     type Data = Bytes;
     type Error = BoxError;
 

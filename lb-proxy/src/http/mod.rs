@@ -1,5 +1,6 @@
-//! HTTP mode: HTTP/1.1 and HTTP/2 reverse proxying on hyper, with a keep-alive pool of
-//! HTTP/1.1 connections to servers. In cleartext HTTP/2 is spoken with prior knowledge; on a
+//! HTTP mode: HTTP/1.1 and HTTP/2 clients served by hyper, requests forwarded over lb's own
+//! HTTP/1.1 client on a keep-alive pool of connections to servers ([`upstream`]: driven in
+//! the client's task, with no hand-off between tasks per request). In cleartext HTTP/2 is spoken with prior knowledge; on a
 //! VIP with TLS ([`crate::tls`]) ALPN chooses (`h2`, else HTTP/1.1), servers are told the
 //! client used https and the persistence cookie is `Secure`.
 //!
@@ -12,7 +13,7 @@
 //! connection-specific fields and bodies that disagree with `content-length`). Per request
 //! ([`proxy`]): persistence (cookie, source-ip, last-successful) then the scheduler pick a
 //! server, with retries while nothing was sent; forwarding headers ([`forwarded`]); bodies
-//! streamed both ways ([`body`]); server connections kept alive ([`upstream`]); the proxy's
+//! streamed both ways ([`body`]); server connections kept alive and spoken to ([`upstream`]); the proxy's
 //! own responses ([`reply`]); redirects, rewrites and header rules ([`rules`]); upgrades
 //! ([`tunnel`]).
 //!
@@ -43,7 +44,7 @@ mod proxy;
 mod reply;
 mod rules;
 mod tunnel;
-mod upstream;
+pub(crate) mod upstream;
 
 use std::convert::Infallible;
 use std::future::Future;

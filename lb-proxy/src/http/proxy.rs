@@ -14,32 +14,23 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
+use http_body_util::Empty;
 use hyper::body::{Body, Incoming};
-use tokio::sync::watch;
 use tracing::warn;
 
 use super::access::HttpAccess;
-use super::body::{OnEnd, Relay};
+use super::body::Relay;
 use super::forwarded::{Forwarding, Hop};
 use super::headers::{is_upgrade, strip_hop_by_hop};
 use super::reply::{empty_body, status_response};
 use super::tunnel::tunnel;
-use super::upstream::{Sender, dial};
+use super::upstream::{Connection, Failure, Head, ResponseBody, dial};
 use super::{HttpVip, ProxyBody};
 use crate::selection::{OpenConnection, Selection, Target};
 use crate::service::Shared;
 use crate::stats::Counters;
-
-/// Why an attempt got no response.
-enum Failure {
-    /// Nothing was sent: the request comes back for another server.
-    NotSent(Box<Request<ProxyBody>>, String),
-    /// The exchange broke after the request was (at least partly) sent.
-    Broken(hyper::Error),
-    /// No response head within the server timeout.
-    TimedOut,
-}
 
 /// One client connection's view of its VIP.
 #[derive(Debug)]
@@ -116,7 +107,7 @@ impl Client {
         rules.rewrite(&settings.name, &mut parts.uri);
         rules.on_request(&mut parts.headers);
         parts.version = Version::HTTP_11;
-        let (body, sent) = upload(body, settings.timeouts.client);
+        let body = upload(body, settings.timeouts.client);
         let mut request = Request::from_parts(parts, body);
         let mut selection = Selection::new(
             pool,
@@ -133,23 +124,23 @@ impl Client {
                 break;
             };
             tried = true;
-            let failure = match self.exchange(&target, request, sent.as_ref()).await {
-                Ok((mut response, sender)) => {
+            let failure = match self.exchange(&target, request).await {
+                Ok((head, connection, whole)) => {
                     let open = selection.connected(&target);
                     Counters::bump(&self.shared.counters.established);
-                    let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
-                    let held = match client_upgrade {
+                    let status = head.parts.status;
+                    let switching = status == StatusCode::SWITCHING_PROTOCOLS;
+                    access.answered(Some(&target), status);
+                    let mut response = match client_upgrade {
                         Some(client) if switching => {
-                            let server = hyper::upgrade::on(&mut response);
                             let closed = self.shared.sessions.subscribe(target.id);
                             let limit = settings.timeouts.tunnel;
+                            let server = connection.into_parts();
                             tokio::spawn(tunnel(client, server, limit, closed, open));
-                            None
+                            upgraded(head, access)
                         }
-                        _ => Some(open),
+                        _ => self.respond(&target, head, connection, whole, open, access),
                     };
-                    access.answered(Some(&target), response.status());
-                    let mut response = self.respond(&target, response, sender, held, access);
                     if let (Some(cookie), Some(visit)) = (&self.vip.cookie, &visit) {
                         cookie.on_response(visit, target.id, response.headers_mut(), self.hop.tls);
                     }
@@ -201,21 +192,21 @@ impl Client {
         &self,
         target: &Target,
         mut request: Request<ProxyBody>,
-        sent: Option<&watch::Receiver<bool>>,
-    ) -> Result<(Response<Incoming>, Sender), Failure> {
-        while let Some(sender) = self.vip.upstreams.take(target.address).await {
-            match self.send(sender, request, sent).await {
+    ) -> Result<(Head, Connection, bool), Failure> {
+        let limit = self.shared.settings.timeouts.server;
+        while let Some(connection) = self.vip.upstreams.take(target.address) {
+            match connection.send(request, limit).await {
                 Err(Failure::NotSent(back, _)) => request = *back,
                 other => return other,
             }
         }
         let observer = self.shared.observer.as_ref();
         match dial(&self.shared.settings.dialer, target.address).await {
-            Ok(sender) => {
+            Ok(connection) => {
                 if let Some(observer) = observer {
                     observer.succeeded(target.id);
                 }
-                self.send(sender, request, sent).await
+                connection.send(request, limit).await
             }
             Err(error) => {
                 if let Some(observer) = observer {
@@ -226,85 +217,54 @@ impl Client {
         }
     }
 
-    /// Sends `request` on `sender`; the server timeout runs once the request body has been
-    /// sent whole (`sent`; at once without a body), a slow upload being bounded by the client
-    /// timeout instead.
-    async fn send(
-        &self,
-        mut sender: Sender,
-        request: Request<ProxyBody>,
-        sent: Option<&watch::Receiver<bool>>,
-    ) -> Result<(Response<Incoming>, Sender), Failure> {
-        let limit = self.shared.settings.timeouts.server;
-        let exchange = sender.try_send_request(request);
-        tokio::pin!(exchange);
-        let early = match sent {
-            None => None,
-            Some(sent) => {
-                let mut sent = sent.clone();
-                tokio::select! {
-                    outcome = &mut exchange => Some(outcome),
-                    _ = sent.wait_for(|sent| *sent) => None,
-                }
-            }
-        };
-        let outcome = match early {
-            Some(outcome) => outcome,
-            None => match tokio::time::timeout(limit, exchange).await {
-                Err(_) => return Err(Failure::TimedOut),
-                Ok(outcome) => outcome,
-            },
-        };
-        match outcome {
-            Ok(response) => Ok((response, sender)),
-            Err(mut error) => match error.take_message() {
-                Some(back) => Err(Failure::NotSent(
-                    Box::new(back),
-                    error.into_error().to_string(),
-                )),
-                None => Err(Failure::Broken(error.into_error())),
-            },
-        }
-    }
-
-    /// The client's response: hop-by-hop fields removed, the body relayed (its access line
-    /// written when it ends), the server connection back to the pool once it has been read.
+    /// The client's response: hop-by-hop fields removed, the body relayed from `connection`
+    /// (its access line written when it ends; the connection back to the pool once it has been
+    /// read, if the server keeps it open and the request was written `whole`).
     fn respond(
         &self,
         target: &Target,
-        response: Response<Incoming>,
-        sender: Sender,
-        open: Option<OpenConnection>,
+        head: Head,
+        connection: Connection,
+        whole: bool,
+        open: OpenConnection,
         access: HttpAccess,
     ) -> Response<ProxyBody> {
-        let (mut parts, body) = response.into_parts();
-        let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
-        strip_hop_by_hop(&mut parts.headers, switching);
-        let mut relay = Relay::new(body, self.shared.settings.timeouts.server)
+        let Head {
+            mut parts,
+            framing,
+            keep_alive,
+        } = head;
+        strip_hop_by_hop(&mut parts.headers, false);
+        let body = ResponseBody::new(
+            connection,
+            framing,
+            keep_alive && whole,
+            &self.vip.upstreams,
+            target.address,
+        );
+        let relay = Relay::new(body, self.shared.settings.timeouts.server)
             .holding(open)
-            .logging(access);
-        if !switching {
-            let upstreams = Arc::clone(&self.vip.upstreams);
-            if relay.is_end_stream() {
-                upstreams.give_back(target.address, sender);
-            } else {
-                relay = relay.on_end(OnEnd::Reusable(upstreams, target.address, sender));
-            }
-            relay = relay.closed_by(self.shared.sessions.subscribe(target.id));
-        }
+            .logging(access)
+            .closed_by(self.shared.sessions.subscribe(target.id));
         Response::from_parts(parts, relay.boxed())
     }
 }
 
-/// The request body to send, and what tells when it has been sent whole (`None` when there
-/// is no body).
-fn upload(body: Incoming, idle_limit: Duration) -> (ProxyBody, Option<watch::Receiver<bool>>) {
+/// The client's 101 response, the tunnel having taken the connection: the upgrade's fields
+/// stay; the access line is written once the response has been sent.
+fn upgraded(head: Head, access: HttpAccess) -> Response<ProxyBody> {
+    let mut parts = head.parts;
+    strip_hop_by_hop(&mut parts.headers, true);
+    let body = Relay::new(Empty::<Bytes>::new(), Duration::MAX).logging(access);
+    Response::from_parts(parts, body.boxed())
+}
+
+/// The request body to send, failing after `idle_limit` without a frame from the client.
+fn upload(body: Incoming, idle_limit: Duration) -> ProxyBody {
     if body.is_end_stream() {
-        return (empty_body(), None);
+        return empty_body();
     }
-    let (uploaded, sent) = watch::channel(false);
-    let relay = Relay::new(body, idle_limit).on_end(OnEnd::Uploaded(uploaded));
-    (relay.boxed(), Some(sent))
+    Relay::new(body, idle_limit).boxed()
 }
 
 /// The `host[:port]` of an absolute-form target, without any user information.

@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use bytes::BytesMut;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWriteExt;
@@ -24,17 +25,13 @@ use crate::tls::{self, ServerStream};
 /// Joins the two sides of an accepted upgrade until the tunnel ends.
 pub(crate) async fn tunnel(
     client: OnUpgrade,
-    server: OnUpgrade,
+    (mut server_stream, server_early): (ServerStream, BytesMut),
     idle_limit: Duration,
     mut closed: CloseSignal,
     _open: OpenConnection,
 ) {
-    let (Ok(client), Ok(server)) = tokio::join!(client, server) else {
+    let Ok(client) = client.await else {
         debug!("upgrade abandoned before the tunnel was set up");
-        return;
-    };
-    let Ok((mut server_stream, server_early)) = take::<ServerStream>(server) else {
-        debug!("upgraded server connection of an unexpected kind");
         return;
     };
     let outcome = match take::<ClientIo<SharedSocket>>(client) {

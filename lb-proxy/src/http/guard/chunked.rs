@@ -55,6 +55,29 @@ impl Chunked {
         Ok((at, false))
     }
 
+    /// The next run of `bytes` (which must not be empty), to decode a body: chunk data, or
+    /// framing up to the next data or the end of what is given, or the framing that ends the
+    /// body (the last chunk and its trailer section).
+    pub(crate) fn next_run(&mut self, bytes: &[u8]) -> Result<Run, Violation> {
+        if let Chunked::Data { left } = *self {
+            let taken = left.min(bytes.len() as u64);
+            *self = match left - taken {
+                0 => Chunked::DataCr,
+                left => Chunked::Data { left },
+            };
+            return Ok(Run::Data(taken as usize));
+        }
+        for (at, &byte) in bytes.iter().enumerate() {
+            if self.step(byte)? {
+                return Ok(Run::End(at + 1));
+            }
+            if matches!(self, Chunked::Data { .. }) {
+                return Ok(Run::Framing(at + 1));
+            }
+        }
+        Ok(Run::Framing(bytes.len()))
+    }
+
     /// One byte outside chunk data; `true` once the body has ended.
     fn step(&mut self, byte: u8) -> Result<bool, Violation> {
         let bad = |reason| Err(Violation::Malformed(reason));
@@ -103,6 +126,17 @@ impl Chunked {
         };
         Ok(false)
     }
+}
+
+/// A run of a chunked body, in bytes from where it starts ([`Chunked::next_run`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Run {
+    /// Chunk data.
+    Data(usize),
+    /// Framing (chunk-size lines, CRLFs after data): dropped when decoding.
+    Framing(usize),
+    /// The framing that ends the body.
+    End(usize),
 }
 
 /// A byte allowed in a field value or extension: visible ASCII, obs-text, space or tab.

@@ -12,7 +12,7 @@
 //! Defaults ([`GuardLimits::default`], from the VIP's `http` table, [`HeadLimits`]): heads up
 //! to 32 KiB and 100 fields, else 431.
 
-mod chunked;
+pub(crate) mod chunked;
 mod head;
 
 use lb_core::model::HeadLimits;

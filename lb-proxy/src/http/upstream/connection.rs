@@ -1,0 +1,280 @@
+//! One HTTP/1.1 connection to a server, driven by the task of the client request that uses it
+//! (it has no task of its own, so a request costs no hand-off between tasks): writes the
+//! request head and streams its body, reads the response head (1xx responses other than 101
+//! are skipped: hyper answers the client's `Expect: 100-continue` itself), then passes to the
+//! response body ([`super::ResponseBody`]), which reads the body and gives the connection back
+//! to the pool at its end.
+//!
+//! The server timeout for the response head starts once the request has been written whole.
+//! A response that comes before (a server answering an upload early) is passed on once the
+//! upload has been written whole too, so that the client's upload is not cut short, or once
+//! the server stops taking it or the server timeout has passed; in those two cases the
+//! connection is not reused. A request whose head could not be written at all (the
+//! server had closed the kept-alive connection) is handed back to be sent elsewhere, and so is
+//! an idempotent request without a body that a kept-alive connection took but that the server
+//! closed (or reset) without a byte of response: the server closed it as it was being reused.
+//!
+//! Defaults: reads of up to 16 KiB at a time.
+
+use std::future::{Future, poll_fn};
+use std::io;
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll, Waker, ready};
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, BytesMut};
+use http::{Method, Request, StatusCode};
+use hyper::body::Body;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_util::io::poll_read_buf;
+
+use super::request::{CHUNK_END, LAST_CHUNK, Upload, chunk_start, encode};
+use super::response::{self, Fields, Head};
+use crate::http::ProxyBody;
+use crate::tls::ServerStream;
+
+/// Bytes made room for before each read.
+const READ_SIZE: usize = 16 * 1024;
+
+/// Why a request got no response.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Nothing was sent: the request comes back, with why, for another connection.
+    NotSent(Box<Request<ProxyBody>>, String),
+    /// The exchange broke after the request was (at least partly) sent.
+    Broken(String),
+    /// No response head within the server timeout.
+    TimedOut,
+}
+
+/// A request body being written.
+struct Uploading {
+    body: ProxyBody,
+    framing: Upload,
+    ended: bool,
+}
+
+/// A connection to a server and what was read from it but not used yet.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    stream: ServerStream,
+    pub(super) read: BytesMut,
+    write: BytesMut,
+    fields: Fields,
+    /// Whether the connection has carried a request before.
+    pub(super) reused: bool,
+}
+
+impl Connection {
+    /// A connection over `stream`, just established.
+    pub(crate) fn new(stream: ServerStream) -> Self {
+        Connection {
+            stream,
+            read: BytesMut::new(),
+            write: BytesMut::new(),
+            fields: Fields::new(),
+            reused: false,
+        }
+    }
+
+    /// The stream, and the bytes read from it that nothing has used (an upgrade's first bytes).
+    pub(crate) fn into_parts(self) -> (ServerStream, BytesMut) {
+        (self.stream, self.read)
+    }
+
+    /// Whether a kept-alive connection is still open and quiet: nothing may arrive on an idle
+    /// connection but the server's close. Costs no system call unless the socket is readable.
+    pub(crate) fn is_quiet(&mut self) -> bool {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut probe = [0; 1];
+        let mut probe = ReadBuf::new(&mut probe);
+        Pin::new(&mut self.stream)
+            .poll_read(&mut cx, &mut probe)
+            .is_pending()
+    }
+
+    /// Sends `request` and reads the response head; answers the head and the connection, with
+    /// whether the request was written whole (else the connection must not be reused).
+    pub(crate) async fn send(
+        mut self,
+        request: Request<ProxyBody>,
+        server_timeout: Duration,
+    ) -> Result<(Head, Connection, bool), Failure> {
+        let (parts, body) = request.into_parts();
+        let head_request = parts.method == Method::HEAD;
+        self.write.clear();
+        let framing = encode(&parts, &body, &mut self.write);
+        let mut written = false;
+        if let Err(error) = poll_fn(|cx| self.poll_write_out(cx, &mut written)).await {
+            return Err(if written {
+                Failure::Broken(error.to_string())
+            } else {
+                Failure::NotSent(
+                    Box::new(Request::from_parts(parts, body)),
+                    error.to_string(),
+                )
+            });
+        }
+        if framing == Upload::Empty {
+            return match tokio::time::timeout(server_timeout, self.head(head_request)).await {
+                Err(_) => Err(Failure::TimedOut),
+                Ok(Ok(head)) => Ok((head, self, true)),
+                Ok(Err(Failure::Broken(error)))
+                    if self.reused && self.read.is_empty() && parts.method.is_idempotent() =>
+                {
+                    Err(Failure::NotSent(
+                        Box::new(Request::from_parts(parts, body)),
+                        error,
+                    ))
+                }
+                Ok(Err(failure)) => Err(failure),
+            };
+        }
+        let mut upload = Some(Uploading {
+            body,
+            framing,
+            ended: false,
+        });
+        let mut whole = true;
+        let mut head = None;
+        let mut deadline = pin!(None::<tokio::time::Sleep>);
+        poll_fn(|cx| {
+            if let Some(uploading) = &mut upload {
+                match self.poll_upload(cx, uploading) {
+                    Poll::Ready(Ok(())) => upload = None,
+                    Poll::Ready(Err(error)) if head.is_none() => {
+                        return Poll::Ready(Err(Failure::Broken(error)));
+                    }
+                    Poll::Ready(Err(_)) => (upload, whole) = (None, false),
+                    Poll::Pending => {}
+                }
+            }
+            if head.is_none() {
+                match self.poll_head(cx, head_request) {
+                    Poll::Ready(Ok(early_or_not)) => head = Some(early_or_not),
+                    Poll::Ready(Err(failure)) => return Poll::Ready(Err(failure)),
+                    Poll::Pending => {}
+                }
+            }
+            if let (Some(_), None) = (&head, &upload) {
+                return Poll::Ready(Ok(()));
+            }
+            if head.is_some() || upload.is_none() {
+                if deadline.is_none() {
+                    deadline.set(Some(tokio::time::sleep(server_timeout)));
+                }
+                if let Some(deadline) = deadline.as_mut().as_pin_mut() {
+                    if deadline.poll(cx).is_ready() {
+                        if head.is_none() {
+                            return Poll::Ready(Err(Failure::TimedOut));
+                        }
+                        (upload, whole) = (None, false);
+                        return Poll::Ready(Ok(()));
+                    }
+                }
+            }
+            Poll::Pending
+        })
+        .await?;
+        let head = head.ok_or_else(|| Failure::Broken("no response head".into()))?;
+        Ok((head, self, whole))
+    }
+
+    /// Reads the response head.
+    async fn head(&mut self, head_request: bool) -> Result<Head, Failure> {
+        poll_fn(|cx| self.poll_head(cx, head_request)).await
+    }
+
+    /// Writes what is buffered, then flushes; `written` tells whether any byte went out.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>, written: &mut bool) -> Poll<io::Result<()>> {
+        while !self.write.is_empty() {
+            let count = ready!(Pin::new(&mut self.stream).poll_write(cx, &self.write))?;
+            if count == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            *written = true;
+            self.write.advance(count);
+        }
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    /// Streams the request body until it has been written whole.
+    fn poll_upload(
+        &mut self,
+        cx: &mut Context<'_>,
+        upload: &mut Uploading,
+    ) -> Poll<Result<(), String>> {
+        let chunked = upload.framing == Upload::Chunked;
+        loop {
+            ready!(self.poll_write_out(cx, &mut true)).map_err(|error| error.to_string())?;
+            if upload.ended {
+                return Poll::Ready(Ok(()));
+            }
+            match ready!(Pin::new(&mut upload.body).poll_frame(cx)) {
+                None => {
+                    upload.ended = true;
+                    if chunked {
+                        self.write.put_slice(LAST_CHUNK);
+                    }
+                }
+                Some(Err(error)) => return Poll::Ready(Err(format!("request body: {error}"))),
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) if data.is_empty() => {}
+                    Ok(data) if chunked => {
+                        chunk_start(data.len(), &mut self.write);
+                        self.write.put_slice(&data);
+                        self.write.put_slice(CHUNK_END);
+                    }
+                    Ok(data) => self.write.put_slice(&data),
+                    // Trailers are not passed on.
+                    Err(_) => {}
+                },
+            }
+        }
+    }
+
+    /// Reads until a final response head (or a 101) has come.
+    fn poll_head(
+        &mut self,
+        cx: &mut Context<'_>,
+        head_request: bool,
+    ) -> Poll<Result<Head, Failure>> {
+        loop {
+            if !self.read.is_empty() {
+                match response::parse(&mut self.read, head_request, &mut self.fields) {
+                    // A 1xx: the final head follows.
+                    Ok(Some(head))
+                        if head.parts.status.is_informational()
+                            && head.parts.status != StatusCode::SWITCHING_PROTOCOLS =>
+                    {
+                        continue;
+                    }
+                    Ok(Some(head)) => return Poll::Ready(Ok(head)),
+                    Ok(None) => {}
+                    Err(error) => return Poll::Ready(Err(Failure::Broken(error.to_string()))),
+                }
+            }
+            let empty = self.read.is_empty();
+            match ready!(self.poll_read(cx)) {
+                Ok(0) if empty => {
+                    return Poll::Ready(Err(Failure::Broken(
+                        "the server closed the connection without a response".into(),
+                    )));
+                }
+                Ok(0) => {
+                    return Poll::Ready(Err(Failure::Broken(
+                        "the server closed the connection within the response head".into(),
+                    )));
+                }
+                Ok(_) => {}
+                Err(error) => return Poll::Ready(Err(Failure::Broken(error.to_string()))),
+            }
+        }
+    }
+
+    /// Reads more bytes into the read buffer; `Ok(0)` at the end of the stream.
+    pub(super) fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        self.read.reserve(READ_SIZE);
+        poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.read)
+    }
+}

@@ -1,0 +1,111 @@
+//! A response body read from its server connection as the client takes it, decoded by
+//! [`BodyDecoder`]. Once the body has ended, a connection the server keeps open, with nothing
+//! read past the body, goes back to the pool.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use hyper::body::{Body, Frame, SizeHint};
+
+use super::Upstreams;
+use super::body_decoder::{BodyDecoder, Step};
+use super::connection::Connection;
+use super::response::Framing;
+use crate::http::BoxError;
+
+/// The body of a response, reading its connection.
+#[derive(Debug)]
+pub(crate) struct ResponseBody {
+    connection: Option<Connection>,
+    decoder: BodyDecoder,
+    /// Where the connection goes once the body has ended, if it can be reused.
+    reuse: Option<(Arc<Upstreams>, SocketAddr)>,
+}
+
+impl ResponseBody {
+    /// The body framed by `framing` on `connection`, which goes back to `pool` as a connection
+    /// to `address` when the body ends, if `keep_alive`.
+    pub(crate) fn new(
+        connection: Connection,
+        framing: Framing,
+        keep_alive: bool,
+        pool: &Arc<Upstreams>,
+        address: SocketAddr,
+    ) -> Self {
+        let decoder = BodyDecoder::new(framing);
+        let mut body = ResponseBody {
+            connection: Some(connection),
+            decoder,
+            reuse: keep_alive.then(|| (Arc::clone(pool), address)),
+        };
+        if decoder.is_done() {
+            body.end();
+        }
+        body
+    }
+
+    /// The body has ended: its connection goes back to the pool if it can be reused.
+    fn end(&mut self) {
+        let connection = self.connection.take();
+        if let (Some(connection), Some((pool, address))) = (connection, self.reuse.take()) {
+            if connection.read.is_empty() {
+                pool.give_back(address, connection);
+            }
+        }
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        loop {
+            let Some(connection) = this.connection.as_mut() else {
+                return Poll::Ready(None);
+            };
+            let step = match this.decoder.next(&mut connection.read) {
+                Step::More => match ready!(connection.poll_read(cx)) {
+                    Ok(0) => this.decoder.closed(),
+                    Ok(_) => continue,
+                    Err(error) => Step::Invalid(error.to_string()),
+                },
+                step => step,
+            };
+            match step {
+                Step::Data(data) => {
+                    if this.decoder.is_done() {
+                        this.end();
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Step::End => {
+                    this.end();
+                    return Poll::Ready(None);
+                }
+                Step::Invalid(error) => {
+                    this.connection = None;
+                    return Poll::Ready(Some(Err(error.into())));
+                }
+                Step::More => unreachable!("more bytes were read above"),
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.decoder.is_done()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.decoder
+            .remaining()
+            .map_or_else(SizeHint::default, SizeHint::with_exact)
+    }
+}
