@@ -30,6 +30,11 @@ const HOP_BY_HOP: [HeaderName; HOP_BY_HOP_COUNT] = [
     header::UPGRADE,
 ];
 
+/// Whether `name` is hop-by-hop whatever `Connection` says.
+pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(name)
+}
+
 /// Removes the hop-by-hop fields; with `keep_upgrade`, the upgrade survives.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     // One pass over the names finds the fields to remove: each removal costs a lookup, and

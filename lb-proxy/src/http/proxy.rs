@@ -217,9 +217,10 @@ impl Client {
         }
     }
 
-    /// The client's response: hop-by-hop fields removed, the body relayed from `connection`
-    /// (its access line written when it ends; the connection back to the pool once it has been
-    /// read, if the server keeps it open and the request was written `whole`).
+    /// The client's response (its hop-by-hop fields left out by the parser), the body relayed
+    /// from `connection` (its access line written when it ends; the connection back to the
+    /// pool once it has been read, if the server keeps it open and the request was written
+    /// `whole`).
     fn respond(
         &self,
         target: &Target,
@@ -230,11 +231,10 @@ impl Client {
         access: HttpAccess,
     ) -> Response<ProxyBody> {
         let Head {
-            mut parts,
+            parts,
             framing,
             keep_alive,
         } = head;
-        strip_hop_by_hop(&mut parts.headers, false);
         let body = ResponseBody::new(
             connection,
             framing,
@@ -250,13 +250,11 @@ impl Client {
     }
 }
 
-/// The client's 101 response, the tunnel having taken the connection: the upgrade's fields
-/// stay; the access line is written once the response has been sent.
+/// The client's 101 response, the tunnel having taken the connection; the access line is
+/// written once the response has been sent.
 fn upgraded(head: Head, access: HttpAccess) -> Response<ProxyBody> {
-    let mut parts = head.parts;
-    strip_hop_by_hop(&mut parts.headers, true);
     let body = Relay::new(Empty::<Bytes>::new(), Duration::MAX).logging(access);
-    Response::from_parts(parts, body.boxed())
+    Response::from_parts(head.parts, body.boxed())
 }
 
 /// The request body to send, failing after `idle_limit` without a frame from the client.

@@ -14,6 +14,8 @@ use bytes::BytesMut;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{StatusCode, Version, response};
 
+use crate::http::headers::is_hop_by_hop;
+
 /// Longest response head, in bytes.
 pub(crate) const MAX_HEAD: usize = 64 * 1024;
 /// Most fields in a response head.
@@ -35,8 +37,8 @@ pub(crate) enum Framing {
 /// A parsed response head.
 #[derive(Debug)]
 pub(crate) struct Head {
-    /// Status, version and fields (`Transfer-Encoding` and `Content-Length` as the server sent
-    /// them, except that a `Content-Length` beside a `Transfer-Encoding` is dropped).
+    /// Status, version and the fields to pass on: not the hop-by-hop ones, nor a
+    /// `Content-Length` beside a `Transfer-Encoding`.
     pub(crate) parts: response::Parts,
     /// How the body ends.
     pub(crate) framing: Framing,
@@ -62,9 +64,96 @@ pub(crate) enum HeadError {
 /// connection so that parsing allocates nothing once it has grown.
 pub(crate) type Fields = Vec<(HeaderName, (usize, usize))>;
 
+/// What the fields of a head say about the connection and the body's framing.
+#[derive(Default)]
+struct Scan {
+    /// `Transfer-Encoding` is present; whether its last coding is `chunked`.
+    transfer_encoding: Option<bool>,
+    /// The `Content-Length`, if any.
+    length: Option<u64>,
+    /// `Content-Length` values that are not one number.
+    bad_length: bool,
+    /// `Connection` says `close`.
+    close: bool,
+    /// `Connection` says `keep-alive`.
+    keep_alive: bool,
+    /// Other fields `Connection` names: hop-by-hop too.
+    listed: Vec<HeaderName>,
+}
+
+impl Scan {
+    /// Takes in one field.
+    fn field(&mut self, name: &HeaderName, value: &[u8]) {
+        let text = std::str::from_utf8(value).ok();
+        if name == header::CONNECTION {
+            for token in text.unwrap_or_default().split(',').map(str::trim) {
+                if token.eq_ignore_ascii_case("close") {
+                    self.close = true;
+                } else if token.eq_ignore_ascii_case("keep-alive") {
+                    self.keep_alive = true;
+                } else if let Ok(listed) = HeaderName::from_bytes(token.as_bytes()) {
+                    self.listed.push(listed);
+                }
+            }
+        } else if name == header::TRANSFER_ENCODING {
+            let last = text.and_then(|text| text.rsplit(',').next()).map(str::trim);
+            self.transfer_encoding = Some(last.is_some_and(|c| c.eq_ignore_ascii_case("chunked")));
+        } else if name == header::CONTENT_LENGTH {
+            for item in text.unwrap_or("-").split(',').map(str::trim) {
+                let valid = !item.is_empty()
+                    && item.len() <= 18
+                    && item.bytes().all(|byte| byte.is_ascii_digit());
+                match item.parse::<u64>().ok().filter(|_| valid) {
+                    Some(length) if self.length.is_none_or(|known| known == length) => {
+                        self.length = Some(length);
+                    }
+                    _ => self.bad_length = true,
+                }
+            }
+        }
+    }
+
+    /// Whether a field is passed on: not hop-by-hop, nor a `Content-Length` that a
+    /// `Transfer-Encoding` overrides. After a 101, `Upgrade` is.
+    fn passes(&self, name: &HeaderName, switching: bool) -> bool {
+        if is_hop_by_hop(name) {
+            return switching && name == header::UPGRADE;
+        }
+        let overridden = self.transfer_encoding.is_some() && name == header::CONTENT_LENGTH;
+        !overridden && !self.listed.contains(name)
+    }
+
+    /// The framing of the body after the head (RFC 9112 section 6.3).
+    fn framing(&self, status: StatusCode, head_request: bool) -> Result<Framing, HeadError> {
+        if head_request
+            || status.is_informational()
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED
+        {
+            return Ok(Framing::Empty);
+        }
+        match self.transfer_encoding {
+            Some(true) => Ok(Framing::Chunked),
+            Some(false) => Ok(Framing::UntilClose),
+            None if self.bad_length => Err(HeadError::BadLength),
+            None => Ok(self.length.map_or(Framing::UntilClose, Framing::Length)),
+        }
+    }
+
+    /// Whether the server keeps the connection open after this response.
+    fn persistent(&self, version: Version) -> bool {
+        if version == Version::HTTP_10 {
+            self.keep_alive
+        } else {
+            !self.close
+        }
+    }
+}
+
 /// Parses the head at the start of `buffer`, removing its bytes: `Ok(None)` while it is not
 /// whole yet. `head_request` tells that the request was HEAD (whose response has no body);
-/// `fields` is room to work in.
+/// `fields` is room to work in. Hop-by-hop fields are left out (RFC 9110 section 7.6.1; after
+/// a 101 the upgrade is kept, with `Connection: upgrade`).
 pub(crate) fn parse(
     buffer: &mut BytesMut,
     head_request: bool,
@@ -98,25 +187,31 @@ pub(crate) fn parse(
         .and_then(|code| StatusCode::from_u16(code).ok())
         .ok_or_else(|| HeadError::Malformed("invalid status code".into()))?;
     let base = buffer.as_ptr() as usize;
+    let mut scan = Scan::default();
     fields.clear();
     for field in response.headers.iter() {
         let name = HeaderName::from_bytes(field.name.as_bytes())
             .map_err(|error| HeadError::Malformed(error.to_string()))?;
+        scan.field(&name, field.value);
         let start = field.value.as_ptr() as usize - base;
         fields.push((name, (start, field.value.len())));
     }
+    let framing = scan.framing(status, head_request)?;
+    let switching = status == StatusCode::SWITCHING_PROTOCOLS;
     let head = buffer.split_to(length).freeze();
     let mut headers = HeaderMap::with_capacity(fields.len());
     for (name, (start, len)) in fields.drain(..) {
-        let value = HeaderValue::from_maybe_shared(head.slice(start..start + len))
-            .map_err(|error| HeadError::Malformed(error.to_string()))?;
-        headers.append(name, value);
+        if scan.passes(&name, switching) {
+            let value = HeaderValue::from_maybe_shared(head.slice(start..start + len))
+                .map_err(|error| HeadError::Malformed(error.to_string()))?;
+            headers.append(name, value);
+        }
     }
-    let framing = framing(status, &mut headers, head_request)?;
+    if switching {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
     // After a 101 the connection speaks another protocol.
-    let keep_alive = framing != Framing::UntilClose
-        && status != StatusCode::SWITCHING_PROTOCOLS
-        && persistent(version, &headers);
+    let keep_alive = framing != Framing::UntilClose && !switching && scan.persistent(version);
     let (mut parts, ()) = http::Response::new(()).into_parts();
     parts.status = status;
     parts.version = version;
@@ -126,68 +221,6 @@ pub(crate) fn parse(
         framing,
         keep_alive,
     }))
-}
-
-/// The framing of the body after a head (RFC 9112 section 6.3).
-fn framing(
-    status: StatusCode,
-    headers: &mut HeaderMap,
-    head_request: bool,
-) -> Result<Framing, HeadError> {
-    if head_request
-        || status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-    {
-        return Ok(Framing::Empty);
-    }
-    if headers.contains_key(header::TRANSFER_ENCODING) {
-        headers.remove(header::CONTENT_LENGTH);
-        let last = headers
-            .get_all(header::TRANSFER_ENCODING)
-            .iter()
-            .next_back()
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.rsplit(',').next())
-            .map(str::trim);
-        return Ok(match last {
-            Some(coding) if coding.eq_ignore_ascii_case("chunked") => Framing::Chunked,
-            _ => Framing::UntilClose,
-        });
-    }
-    let mut length = None;
-    for value in headers.get_all(header::CONTENT_LENGTH) {
-        let text = value.to_str().map_err(|_| HeadError::BadLength)?;
-        for item in text.split(',') {
-            let item = item.trim();
-            if item.is_empty() || item.len() > 18 || !item.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(HeadError::BadLength);
-            }
-            let parsed: u64 = item.parse().map_err(|_| HeadError::BadLength)?;
-            if length.is_some_and(|known| known != parsed) {
-                return Err(HeadError::BadLength);
-            }
-            length = Some(parsed);
-        }
-    }
-    Ok(length.map_or(Framing::UntilClose, Framing::Length))
-}
-
-/// Whether the server keeps the connection open after this response.
-fn persistent(version: Version, headers: &HeaderMap) -> bool {
-    let token = |wanted: &str| {
-        headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .any(|token| token.trim().eq_ignore_ascii_case(wanted))
-    };
-    if version == Version::HTTP_10 {
-        token("keep-alive")
-    } else {
-        !token("close")
-    }
 }
 
 /// The bytes of a head, for tests and the fuzz target: parses `bytes` as a whole.
@@ -232,6 +265,22 @@ mod tests {
         assert_eq!(after_head.framing, Framing::Empty);
         let same = head("HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\nContent-Length: 3\r\n\r\n");
         assert_eq!(same.framing, Framing::Length(3));
+    }
+
+    #[test]
+    fn hop_by_hop_fields_are_left_out() {
+        let text = "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\n\
+                    Keep-Alive: timeout=5\r\nUpgrade: h2c\r\nX-Kept: 2\r\nContent-Length: 0\r\n\r\n";
+        let plain = head(text);
+        assert_eq!(
+            plain.parts.headers.keys().collect::<Vec<_>>(),
+            ["x-kept", "content-length"]
+        );
+        assert!(plain.keep_alive);
+        let switched =
+            head("HTTP/1.1 101 Switching\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+        assert_eq!(switched.parts.headers["upgrade"], "websocket");
+        assert_eq!(switched.parts.headers["connection"], "upgrade");
     }
 
     #[test]
