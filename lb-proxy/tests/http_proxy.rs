@@ -325,3 +325,26 @@ async fn maintenance_cuts_a_response_in_flight_and_sends_new_requests_elsewhere(
     assert_eq!(field(&reply.body, "name"), "two");
     service.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_expecting_100_continue_gets_it_then_its_response() {
+    let server = Nginx::start("continue", "");
+    let service = Service::start(http_vip(&[server.address])).unwrap();
+    let mut client = TcpStream::connect(service.local_addrs()[0]).await.unwrap();
+    client
+        .write_all(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let interim = tokio::time::timeout(STEP, http_support::read_head(&mut client))
+        .await
+        .expect("no 100 Continue within 10 s");
+    assert_eq!(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+    client.write_all(b"hello").await.unwrap();
+    let head = tokio::time::timeout(STEP, http_support::read_head(&mut client))
+        .await
+        .expect("no response within 10 s");
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head:?}");
+    service.stop().await;
+}

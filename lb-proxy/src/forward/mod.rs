@@ -25,7 +25,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use crate::sessions::CloseSignal;
-use idle::IdleClock;
+pub(crate) use idle::IdleClock;
 use pump::Pump;
 pub(crate) use pump::Transfer;
 use watchdog::Watchdog;

@@ -1,6 +1,5 @@
-//! Bodies relayed from one side to the other, streamed frame by frame (hyper's backpressure
-//! holds: a frame is read only when the other side has taken the previous one), never
-//! buffered whole.
+//! Bodies relayed from one side to the other, streamed frame by frame (backpressure holds: a
+//! frame is read only when the other side has taken the previous one), never buffered whole.
 //!
 //! A relay fails when the next frame takes longer than its idle limit (the client timeout for
 //! request bodies, the server timeout for response bodies) or when its close signal fires

@@ -1,6 +1,6 @@
 //! Hop-by-hop headers: what concerns one connection only and is never passed on (RFC 9110
 //! section 7.6.1): `Connection` and every field it names, `Keep-Alive`, `Proxy-Connection`,
-//! `TE`, `Trailer`, `Transfer-Encoding` (hyper frames each side itself) and `Upgrade`. An
+//! `TE`, `Trailer`, `Transfer-Encoding` (each side is framed on its own) and `Upgrade`. An
 //! upgrade being passed through keeps `Connection: upgrade` and its `Upgrade` field.
 
 use http::{HeaderMap, HeaderName, HeaderValue, header};
@@ -20,7 +20,7 @@ pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
 const HOP_BY_HOP_COUNT: usize = 7;
 
 /// The fields that are hop-by-hop whether or not `Connection` names them.
-const HOP_BY_HOP: [HeaderName; HOP_BY_HOP_COUNT] = [
+static HOP_BY_HOP: [HeaderName; HOP_BY_HOP_COUNT] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
@@ -72,7 +72,7 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
         // Removing by name text parses it on the stack: no allocation per token.
         headers.remove(token);
     }
-    for (name, present) in HOP_BY_HOP.into_iter().zip(present) {
+    for (name, present) in HOP_BY_HOP.iter().zip(present) {
         if present {
             headers.remove(name);
         }

@@ -1,21 +1,22 @@
-//! HTTP mode: HTTP/1.1 and HTTP/2 clients served by hyper, requests forwarded over lb's own
-//! HTTP/1.1 client on a keep-alive pool of connections to servers ([`upstream`]: driven in
-//! the client's task, with no hand-off between tasks per request). In cleartext HTTP/2 is spoken with prior knowledge; on a
-//! VIP with TLS ([`crate::tls`]) ALPN chooses (`h2`, else HTTP/1.1), servers are told the
+//! HTTP mode: HTTP/1.1 clients served by lb's own loop ([`h1`]) and HTTP/2 clients by hyper,
+//! requests forwarded by lb's own HTTP/1.1 client on a keep-alive pool of connections to
+//! servers ([`upstream`]); a request is handled from end to end in its client connection's
+//! task, with no hand-off between tasks. In cleartext HTTP/2 is spoken with prior knowledge;
+//! on a VIP with TLS ([`crate::tls`]) ALPN chooses (`h2`, else HTTP/1.1), servers are told the
 //! client used https and the persistence cookie is `Secure`.
 //!
 //! Per client connection ([`serve`]): admission under the caps (as in TCP mode), the PROXY
 //! protocol header from a peer in `accept_proxy_from` (whose addresses then stand for the
 //! client's everywhere: forwarding headers, persistence, logs), then the protocol
-//! ([`preface`]): hyper's HTTP/1.1 server over a [guarded](guard) socket ([`io`]) so that
+//! ([`preface`]): the HTTP/1.1 loop over a [guarded](guard) socket ([`io`]) so that
 //! malformed or ambiguous requests are refused before anything is forwarded, or hyper's
 //! HTTP/2 server (whose framing leaves no such ambiguity; its `h2` layer refuses
 //! connection-specific fields and bodies that disagree with `content-length`). Per request
 //! ([`proxy`]): persistence (cookie, source-ip, last-successful) then the scheduler pick a
 //! server, with retries while nothing was sent; forwarding headers ([`forwarded`]); bodies
-//! streamed both ways ([`body`]); server connections kept alive and spoken to ([`upstream`]); the proxy's
-//! own responses ([`reply`]); redirects, rewrites and header rules ([`rules`]); upgrades
-//! ([`tunnel`]).
+//! streamed both ways ([`body`], framed and decoded by [`body_decoder`] and [`fields`]); server
+//! connections kept alive and spoken to ([`upstream`]); the proxy's own responses
+//! ([`reply`]); redirects, rewrites and header rules ([`rules`]); upgrades ([`tunnel`]).
 //!
 //! Defaults: a client has `timeouts.http_request` (10 s) to send its first bytes and then each
 //! HTTP/1 request head, which is also how long an idle HTTP/1 keep-alive connection, or an
@@ -33,9 +34,12 @@
 
 mod access;
 mod body;
+mod body_decoder;
 mod cookie;
+pub(crate) mod fields;
 mod forwarded;
 pub(crate) mod guard;
+mod h1;
 mod headers;
 mod io;
 mod open_requests;
@@ -54,7 +58,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use hyper::body::Incoming;
-use hyper::server::conn::{http1, http2};
+use hyper::server::conn::http2;
 use hyper::service::{HttpService, service_fn};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use lb_core::model::{Network, Vip};
@@ -70,11 +74,12 @@ use crate::sessions::CloseSignal;
 use crate::stats::Counters;
 use cookie::CookiePersistence;
 use guard::{GuardLimits, RequestGuard, Violation};
-use io::{ClientIo, SharedSocket};
+use io::ClientIo;
 use open_requests::{CountedBody, OpenRequests};
 use preface::{Protocol, sniff};
 use proxy::Client;
 use rules::Rules;
+use tunnel::TunnelEnd;
 use upstream::{IDLE_LIMIT, MAX_IDLE_PER_SERVER, Upstreams};
 
 /// Errors of relayed bodies.
@@ -162,11 +167,12 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut client: TcpStream, mut peer: 
     let proxy = Arc::new(Client::new(Arc::clone(&shared), vip, peer, local, trusted));
     let open_requests = OpenRequests::new();
     let requests = Arc::clone(&open_requests);
+    let h2_proxy = Arc::clone(&proxy);
     let service = service_fn(move |request| {
-        let proxy = Arc::clone(&proxy);
+        let proxy = Arc::clone(&h2_proxy);
         let open = requests.open();
         async move {
-            let response = proxy.handle(request).await;
+            let (response, _) = proxy.handle(request).await;
             proxy.counters().count_response(response.status().as_u16());
             Ok::<_, Infallible>(response.map(|body| CountedBody::new(body, open)))
         }
@@ -174,6 +180,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut client: TcpStream, mut peer: 
     let mut stopped = shared.sessions.subscribe_all();
     let serving = Serving {
         shared: &shared,
+        proxy: &proxy,
         peer,
         guard,
         open_requests: &open_requests,
@@ -185,10 +192,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut client: TcpStream, mut peer: 
                 () = stopped.closed() => return,
             };
             match protocol {
-                Ok(Ok(Protocol::Http1)) => {
-                    let client = SharedSocket(Arc::new(client));
-                    http1_over(client, service, &serving, &mut stopped).await
-                }
+                Ok(Ok(Protocol::Http1)) => http1_over(client, &serving, &mut stopped).await,
                 Ok(Ok(Protocol::Http2)) => {
                     http2_over(client, service, &serving, &mut stopped).await
                 }
@@ -211,7 +215,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut client: TcpStream, mut peer: 
             if client.get_ref().1.alpn_protocol() == Some(b"h2") {
                 http2_over(client, service, &serving, &mut stopped).await
             } else {
-                http1_over(client, service, &serving, &mut stopped).await
+                http1_over(client, &serving, &mut stopped).await
             }
         }
     };
@@ -229,22 +233,21 @@ pub(crate) type TlsClient = tokio_rustls::server::TlsStream<TcpStream>;
 /// signal.
 struct Serving<'a> {
     shared: &'a Shared,
+    proxy: &'a Client,
     peer: SocketAddr,
     guard: GuardLimits,
     open_requests: &'a Arc<OpenRequests>,
 }
 
-/// Serves HTTP/1.1 on `client`, behind the request guard, until the connection ends or the
-/// service stops; a refusal is counted and logged.
-async fn http1_over<S, Svc>(
+/// Serves HTTP/1.1 on `client`, behind the request guard ([`h1`]), until the connection ends
+/// or the service stops; a refusal is counted and logged.
+async fn http1_over<S>(
     client: S,
-    service: Svc,
     serving: &Serving<'_>,
     stopped: &mut CloseSignal,
-) -> Result<(), Option<hyper::Error>>
+) -> Result<(), Option<BoxError>>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    Svc: HttpService<Incoming, ResBody = CountedBody<ProxyBody>, Error = Infallible>,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static + TunnelEnd,
 {
     let settings = &serving.shared.settings;
     let refused = Arc::new(OnceLock::new());
@@ -252,16 +255,12 @@ where
         client,
         RequestGuard::new(serving.guard),
         Arc::clone(&refused),
-        Arc::clone(serving.open_requests),
         settings.timeouts.client,
     );
-    let connection = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(settings.timeouts.http_request)
-        .max_headers(serving.guard.max_fields)
-        .serve_connection(TokioIo::new(io), service)
-        .with_upgrades();
-    let served = until_stopped(connection, stopped).await;
+    let served = tokio::select! {
+        served = h1::serve(io, serving.proxy, settings.timeouts.http_request) => served.map_err(Some),
+        () = stopped.closed() => Err(None),
+    };
     log_refusal(&refused, serving.shared, serving.peer);
     served
 }
@@ -274,7 +273,7 @@ async fn http2_over<S, Svc>(
     service: Svc,
     serving: &Serving<'_>,
     stopped: &mut CloseSignal,
-) -> Result<(), Option<hyper::Error>>
+) -> Result<(), Option<BoxError>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     Svc: HttpService<Incoming, ResBody = CountedBody<ProxyBody>, Error = Infallible>,
@@ -297,7 +296,9 @@ where
         }
         connection.await
     };
-    until_stopped(closed_when_idle, stopped).await
+    until_stopped(closed_when_idle, stopped)
+        .await
+        .map_err(|error| error.map(Into::into))
 }
 
 /// Counts and logs the refusal of the guard, if it refused.

@@ -1,15 +1,13 @@
-//! The requests open on one client connection, counted from the moment a request reaches the
-//! proxy until its response body has been sent to its end or dropped (the stream reset, the
-//! connection gone).
+//! The streams open on one HTTP/2 client connection, counted from the moment a request
+//! reaches the proxy until its response body has been sent to its end or dropped (the stream
+//! reset, the connection gone).
 //!
-//! HTTP/2: once no stream has been open for the idle limit the connection is shut down
-//! gracefully (a GOAWAY, then the close), as an idle HTTP/1 keep-alive connection is closed
-//! (the quiet is checked at the end of each limit, so an idle connection closes between one
-//! and two limits after its last stream). A
-//! connection with a stream in progress, however slow, is never closed by this rule; one whose
-//! client answers pings but opens no stream no longer stays open forever. HTTP/1: a refusal of
-//! a pipelined request waits until the requests before it have been answered (see
-//! [`super::io`]).
+//! Once no stream has been open for the idle limit the connection is shut down gracefully (a
+//! GOAWAY, then the close), as an idle HTTP/1 keep-alive connection is closed (the quiet is
+//! checked at the end of each limit, so an idle connection closes between one and two limits
+//! after its last stream). A connection with a stream in progress, however slow, is never
+//! closed by this rule; one whose client answers pings but opens no stream no longer stays
+//! open forever.
 //!
 //! Defaults: the HTTP/2 idle limit is `timeouts.http_request` (10 s), the keep-alive limit of
 //! HTTP/1.

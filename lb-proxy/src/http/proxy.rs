@@ -17,7 +17,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
 use http_body_util::Empty;
-use hyper::body::{Body, Incoming};
+use hyper::body::Body;
 use tracing::warn;
 
 use super::access::HttpAccess;
@@ -25,9 +25,9 @@ use super::body::Relay;
 use super::forwarded::{Forwarding, Hop};
 use super::headers::{is_upgrade, strip_hop_by_hop};
 use super::reply::{empty_body, status_response};
-use super::tunnel::tunnel;
+use super::tunnel::ServerSide;
 use super::upstream::{Connection, Failure, Head, ResponseBody, dial};
-use super::{HttpVip, ProxyBody};
+use super::{BoxError, HttpVip, ProxyBody};
 use crate::selection::{OpenConnection, Selection, Target};
 use crate::service::Shared;
 use crate::stats::Counters;
@@ -73,8 +73,17 @@ impl Client {
         &self.shared.counters
     }
 
-    /// Forwards `request` and answers with the response the client gets.
-    pub(crate) async fn handle(&self, mut request: Request<Incoming>) -> Response<ProxyBody> {
+    /// Forwards `request` and answers with the response the client gets, and with the server
+    /// side of the tunnel to join when the client asked for an upgrade and the server
+    /// switched (the caller passes the 101 on, then joins the tunnel).
+    pub(crate) async fn handle<B>(
+        &self,
+        mut request: Request<B>,
+    ) -> (Response<ProxyBody>, Option<ServerSide>)
+    where
+        B: Body<Data = Bytes> + Unpin + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
         let settings = &self.shared.settings;
         let rules = &self.vip.rules;
         let mut access = HttpAccess::received(
@@ -89,10 +98,9 @@ impl Client {
         }
         if let Some(redirect) = rules.redirect(request.uri(), request.headers()) {
             access.answered(None, redirect.status());
-            return redirect;
+            return (redirect, None);
         }
         let upgrade = is_upgrade(request.headers());
-        let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
         let (mut parts, body) = request.into_parts();
         strip_hop_by_hop(&mut parts.headers, upgrade);
         self.forwarding.apply(&mut parts.headers);
@@ -131,15 +139,19 @@ impl Client {
                     let status = head.parts.status;
                     let switching = status == StatusCode::SWITCHING_PROTOCOLS;
                     access.answered(Some(&target), status);
-                    let mut response = match client_upgrade {
-                        Some(client) if switching => {
-                            let closed = self.shared.sessions.subscribe(target.id);
-                            let limit = settings.timeouts.tunnel;
-                            let server = connection.into_parts();
-                            tokio::spawn(tunnel(client, server, limit, closed, open));
-                            upgraded(head, access)
-                        }
-                        _ => self.respond(&target, head, connection, whole, open, access),
+                    let (mut response, tunnel) = if upgrade && switching {
+                        let (stream, early) = connection.into_parts();
+                        let server = ServerSide {
+                            stream,
+                            early,
+                            idle_limit: settings.timeouts.tunnel,
+                            closed: self.shared.sessions.subscribe(target.id),
+                            open,
+                        };
+                        (upgraded(head, access), Some(server))
+                    } else {
+                        let response = self.respond(&target, head, connection, whole, open, access);
+                        (response, None)
                     };
                     if let (Some(cookie), Some(visit)) = (&self.vip.cookie, &visit) {
                         cookie.on_response(visit, target.id, response.headers_mut(), self.hop.tls);
@@ -150,7 +162,7 @@ impl Client {
                         let close = HeaderValue::from_static("close");
                         response.headers_mut().insert(header::CONNECTION, close);
                     }
-                    return response;
+                    return (response, tunnel);
                 }
                 Err(Failure::NotSent(back, error)) => {
                     request = *back;
@@ -173,7 +185,7 @@ impl Client {
                 Failure::NotSent(..) => unreachable!("retried above"),
             };
             access.answered(Some(&target), status);
-            return status_response(status);
+            return (status_response(status), None);
         }
         Counters::bump(&self.shared.counters.no_server);
         let status = if tried {
@@ -184,7 +196,7 @@ impl Client {
             StatusCode::SERVICE_UNAVAILABLE
         };
         access.answered(None, status);
-        status_response(status)
+        (status_response(status), None)
     }
 
     /// Sends `request` to `target` on a kept-alive connection, else on a new one.
@@ -201,7 +213,7 @@ impl Client {
             }
         }
         let observer = self.shared.observer.as_ref();
-        match dial(&self.shared.settings.dialer, target.address).await {
+        match dial(&self.shared.settings.dialer, target.address, limit).await {
             Ok(connection) => {
                 if let Some(observer) = observer {
                     observer.succeeded(target.id);
@@ -258,7 +270,11 @@ fn upgraded(head: Head, access: HttpAccess) -> Response<ProxyBody> {
 }
 
 /// The request body to send, failing after `idle_limit` without a frame from the client.
-fn upload(body: Incoming, idle_limit: Duration) -> ProxyBody {
+fn upload<B>(body: B, idle_limit: Duration) -> ProxyBody
+where
+    B: Body<Data = Bytes> + Unpin + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     if body.is_end_stream() {
         return empty_body();
     }

@@ -9,7 +9,7 @@ use http_body_util::{BodyExt, Empty, Full};
 use super::ProxyBody;
 use super::guard::Violation;
 
-/// The raw bytes of the response refusing a request (written before hyper sees it).
+/// The raw bytes of the response refusing a request (written by the guarded connection).
 pub(crate) fn refusal_bytes(violation: Violation) -> Vec<u8> {
     let status = violation.status();
     let text = match status {

@@ -5,7 +5,8 @@
 //! response body ([`super::ResponseBody`]), which reads the body and gives the connection back
 //! to the pool at its end.
 //!
-//! The server timeout for the response head starts once the request has been written whole.
+//! The server timeout for the response head starts once the request has been written whole
+//! (one timer per connection, moved only when it fires early: [`IdleClock`]).
 //! A response that comes before (a server answering an upload early) is passed on once the
 //! upload has been written whole too, so that the client's upload is not cut short, or once
 //! the server stops taking it or the server timeout has passed; in those two cases the
@@ -26,11 +27,14 @@ use bytes::{Buf, BufMut, BytesMut};
 use http::{Method, Request, StatusCode};
 use hyper::body::Body;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
 use tokio_util::io::poll_read_buf;
 
 use super::request::{CHUNK_END, LAST_CHUNK, Upload, chunk_start, encode};
 use super::response::{self, Fields, Head};
+use crate::forward::IdleClock;
 use crate::http::ProxyBody;
+use crate::http::body_decoder::BodySource;
 use crate::tls::ServerStream;
 
 /// Bytes made room for before each read.
@@ -63,17 +67,26 @@ pub(crate) struct Connection {
     fields: Fields,
     /// Whether the connection has carried a request before.
     pub(super) reused: bool,
+    /// The server timeout for response heads: one timer for the connection's life, moved only
+    /// when it fires early.
+    clock: IdleClock,
+    timer: Pin<Box<Sleep>>,
 }
 
 impl Connection {
-    /// A connection over `stream`, just established.
-    pub(crate) fn new(stream: ServerStream) -> Self {
+    /// A connection over `stream`, just established, whose responses must start within
+    /// `server_timeout` of their request.
+    pub(crate) fn new(stream: ServerStream, server_timeout: Duration) -> Self {
+        let clock = IdleClock::start(server_timeout);
+        let timer = Box::pin(tokio::time::sleep_until(clock.deadline()));
         Connection {
             stream,
             read: BytesMut::new(),
             write: BytesMut::new(),
             fields: Fields::new(),
             reused: false,
+            clock,
+            timer,
         }
     }
 
@@ -116,10 +129,10 @@ impl Connection {
             });
         }
         if framing == Upload::Empty {
-            return match tokio::time::timeout(server_timeout, self.head(head_request)).await {
-                Err(_) => Err(Failure::TimedOut),
-                Ok(Ok(head)) => Ok((head, self, true)),
-                Ok(Err(Failure::Broken(error)))
+            self.clock.touch();
+            return match poll_fn(|cx| self.poll_head_within(cx, head_request)).await {
+                Ok(head) => Ok((head, self, true)),
+                Err(Failure::Broken(error))
                     if self.reused && self.read.is_empty() && parts.method.is_idempotent() =>
                 {
                     Err(Failure::NotSent(
@@ -127,7 +140,7 @@ impl Connection {
                         error,
                     ))
                 }
-                Ok(Err(failure)) => Err(failure),
+                Err(failure) => Err(failure),
             };
         }
         let mut upload = Some(Uploading {
@@ -180,9 +193,17 @@ impl Connection {
         Ok((head, self, whole))
     }
 
-    /// Reads the response head.
-    async fn head(&mut self, head_request: bool) -> Result<Head, Failure> {
-        poll_fn(|cx| self.poll_head(cx, head_request)).await
+    /// Reads the response head, failing once the server timeout has passed since the request.
+    fn poll_head_within(
+        &mut self,
+        cx: &mut Context<'_>,
+        head_request: bool,
+    ) -> Poll<Result<Head, Failure>> {
+        if let Poll::Ready(head) = self.poll_head(cx, head_request) {
+            return Poll::Ready(head);
+        }
+        ready!(self.clock.poll_expired(self.timer.as_mut(), cx));
+        Poll::Ready(Err(Failure::TimedOut))
     }
 
     /// Writes what is buffered, then flushes; `written` tells whether any byte went out.
@@ -255,7 +276,7 @@ impl Connection {
                 }
             }
             let empty = self.read.is_empty();
-            match ready!(self.poll_read(cx)) {
+            match ready!(self.poll_fill(cx)) {
                 Ok(0) if empty => {
                     return Poll::Ready(Err(Failure::Broken(
                         "the server closed the connection without a response".into(),
@@ -271,9 +292,14 @@ impl Connection {
             }
         }
     }
+}
 
-    /// Reads more bytes into the read buffer; `Ok(0)` at the end of the stream.
-    pub(super) fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+impl BodySource for Connection {
+    fn buffer(&mut self) -> &mut BytesMut {
+        &mut self.read
+    }
+
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         self.read.reserve(READ_SIZE);
         poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.read)
     }

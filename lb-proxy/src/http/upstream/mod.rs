@@ -1,7 +1,7 @@
 //! HTTP/1.1 to servers: connections made through the VIP's [`Dialer`] and a bounded stack of
 //! idle ones per server address ([`Upstreams`]); one exchange on a connection
 //! ([`connection`]): the request head written by [`request`], the response head parsed by
-//! [`response`], the body read by [`ResponseBody`] through [`body_decoder`].
+//! [`response`], the body read by [`ResponseBody`].
 //!
 //! A connection goes back to its server's stack when a response body has been read to its
 //! end and the server keeps it open; a stack holds at most `max_idle` connections (the oldest
@@ -13,7 +13,6 @@
 //! closed and redialled between bursts), each kept idle at most the smaller of 30 s and
 //! the server timeout.
 
-mod body_decoder;
 mod connection;
 mod request;
 mod response;
@@ -27,8 +26,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::body_decoder::{BodyDecoder, Step};
 use crate::connect::Dialer;
-use body_decoder::{BodyDecoder, Step};
 pub(crate) use connection::{Connection, Failure};
 pub(crate) use response::Head;
 pub(crate) use response_body::ResponseBody;
@@ -126,7 +125,14 @@ pub fn read_response(pieces: &[&[u8]], head_request: bool) -> Result<(u16, Vec<u
     Ok((status.as_u16(), data, decoder.is_done()))
 }
 
-/// A new connection to `address`.
-pub(crate) async fn dial(dialer: &Dialer, address: SocketAddr) -> io::Result<Connection> {
-    Ok(Connection::new(dialer.connect(address).await?))
+/// A new connection to `address`, whose responses must start within `server_timeout`.
+pub(crate) async fn dial(
+    dialer: &Dialer,
+    address: SocketAddr,
+    server_timeout: Duration,
+) -> io::Result<Connection> {
+    Ok(Connection::new(
+        dialer.connect(address).await?,
+        server_timeout,
+    ))
 }

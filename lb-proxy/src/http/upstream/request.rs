@@ -6,6 +6,8 @@ use bytes::{BufMut, BytesMut};
 use http::{header, request};
 use hyper::body::Body;
 
+use crate::http::fields;
+
 /// How the request body is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Upload {
@@ -26,12 +28,7 @@ pub(crate) fn encode(parts: &request::Parts, body: &impl Body, out: &mut BytesMu
         None => out.put_u8(b'/'),
     }
     out.put_slice(b" HTTP/1.1\r\n");
-    for (name, value) in &parts.headers {
-        out.put_slice(name.as_str().as_bytes());
-        out.put_slice(b": ");
-        out.put_slice(value.as_bytes());
-        out.put_slice(b"\r\n");
-    }
+    fields::write(&parts.headers, out);
     let upload = if body.is_end_stream() {
         Upload::Empty
     } else if parts.headers.contains_key(header::CONTENT_LENGTH) {
@@ -65,7 +62,8 @@ mod tests {
     use bytes::Bytes;
     use http::Request;
     use http_body_util::{Empty, Full};
-    use hyper::body::Frame;
+
+    use crate::http::body_decoder::UnsizedBody;
 
     fn head(request: Request<impl Body>) -> (String, Upload) {
         let (parts, body) = request.into_parts();
@@ -105,7 +103,7 @@ mod tests {
             )
         );
         let streamed = Request::post("/")
-            .body(Unsized(Some(Bytes::from_static(b"hi"))))
+            .body(UnsizedBody(Some(Bytes::from_static(b"hi"))))
             .unwrap();
         assert_eq!(
             head(streamed),
@@ -114,20 +112,5 @@ mod tests {
                 Upload::Chunked
             )
         );
-    }
-
-    /// A body whose length is not known in advance.
-    struct Unsized(Option<Bytes>);
-
-    impl Body for Unsized {
-        type Data = Bytes;
-        type Error = std::convert::Infallible;
-
-        fn poll_frame(
-            self: std::pin::Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-            std::task::Poll::Ready(self.get_mut().0.take().map(|data| Ok(Frame::data(data))))
-        }
     }
 }

@@ -11,28 +11,18 @@
 use std::mem::MaybeUninit;
 
 use bytes::BytesMut;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue};
 use http::{StatusCode, Version, response};
 
+pub(crate) use crate::http::body_decoder::Framing;
+use crate::http::fields;
+pub(crate) use crate::http::fields::Fields;
 use crate::http::headers::is_hop_by_hop;
 
 /// Longest response head, in bytes.
 pub(crate) const MAX_HEAD: usize = 64 * 1024;
 /// Most fields in a response head.
 pub(crate) const MAX_FIELDS: usize = 100;
-
-/// How the body after a head ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Framing {
-    /// There is no body.
-    Empty,
-    /// The body is this many bytes.
-    Length(u64),
-    /// The body is `chunked`.
-    Chunked,
-    /// The body ends when the server closes the connection.
-    UntilClose,
-}
 
 /// A parsed response head.
 #[derive(Debug)]
@@ -60,10 +50,6 @@ pub(crate) enum HeadError {
     BadLength,
 }
 
-/// The fields of a head being parsed, each value as where it lies in the head: kept by the
-/// connection so that parsing allocates nothing once it has grown.
-pub(crate) type Fields = Vec<(HeaderName, (usize, usize))>;
-
 /// What the fields of a head say about the connection and the body's framing.
 #[derive(Default)]
 struct Scan {
@@ -84,9 +70,9 @@ struct Scan {
 impl Scan {
     /// Takes in one field.
     fn field(&mut self, name: &HeaderName, value: &[u8]) {
-        let text = std::str::from_utf8(value).ok();
+        let text = || std::str::from_utf8(value).ok();
         if name == header::CONNECTION {
-            for token in text.unwrap_or_default().split(',').map(str::trim) {
+            for token in text().unwrap_or_default().split(',').map(str::trim) {
                 if token.eq_ignore_ascii_case("close") {
                     self.close = true;
                 } else if token.eq_ignore_ascii_case("keep-alive") {
@@ -96,10 +82,12 @@ impl Scan {
                 }
             }
         } else if name == header::TRANSFER_ENCODING {
-            let last = text.and_then(|text| text.rsplit(',').next()).map(str::trim);
+            let last = text()
+                .and_then(|text| text.rsplit(',').next())
+                .map(str::trim);
             self.transfer_encoding = Some(last.is_some_and(|c| c.eq_ignore_ascii_case("chunked")));
         } else if name == header::CONTENT_LENGTH {
-            for item in text.unwrap_or("-").split(',').map(str::trim) {
+            for item in text().unwrap_or("-").split(',').map(str::trim) {
                 let valid = !item.is_empty()
                     && item.len() <= 18
                     && item.bytes().all(|byte| byte.is_ascii_digit());
@@ -152,12 +140,12 @@ impl Scan {
 
 /// Parses the head at the start of `buffer`, removing its bytes: `Ok(None)` while it is not
 /// whole yet. `head_request` tells that the request was HEAD (whose response has no body);
-/// `fields` is room to work in. Hop-by-hop fields are left out (RFC 9110 section 7.6.1; after
+/// `noted` is room to work in. Hop-by-hop fields are left out (RFC 9110 section 7.6.1; after
 /// a 101 the upgrade is kept, with `Connection: upgrade`).
 pub(crate) fn parse(
     buffer: &mut BytesMut,
     head_request: bool,
-    fields: &mut Fields,
+    noted: &mut Fields,
 ) -> Result<Option<Head>, HeadError> {
     let mut room = [const { MaybeUninit::uninit() }; MAX_FIELDS];
     let mut response = httparse::Response::new(&mut []);
@@ -186,27 +174,21 @@ pub(crate) fn parse(
         .code
         .and_then(|code| StatusCode::from_u16(code).ok())
         .ok_or_else(|| HeadError::Malformed("invalid status code".into()))?;
-    let base = buffer.as_ptr() as usize;
     let mut scan = Scan::default();
-    fields.clear();
-    for field in response.headers.iter() {
-        let name = HeaderName::from_bytes(field.name.as_bytes())
-            .map_err(|error| HeadError::Malformed(error.to_string()))?;
-        scan.field(&name, field.value);
-        let start = field.value.as_ptr() as usize - base;
-        fields.push((name, (start, field.value.len())));
-    }
+    fields::note(
+        response.headers,
+        buffer.as_ptr() as usize,
+        noted,
+        |name, value| {
+            scan.field(name, value);
+        },
+    )
+    .map_err(HeadError::Malformed)?;
     let framing = scan.framing(status, head_request)?;
     let switching = status == StatusCode::SWITCHING_PROTOCOLS;
     let head = buffer.split_to(length).freeze();
-    let mut headers = HeaderMap::with_capacity(fields.len());
-    for (name, (start, len)) in fields.drain(..) {
-        if scan.passes(&name, switching) {
-            let value = HeaderValue::from_maybe_shared(head.slice(start..start + len))
-                .map_err(|error| HeadError::Malformed(error.to_string()))?;
-            headers.append(name, value);
-        }
-    }
+    let mut headers = fields::header_map(&head, noted, 1, |name| scan.passes(name, switching))
+        .map_err(HeadError::Malformed)?;
     if switching {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     }

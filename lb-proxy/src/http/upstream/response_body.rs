@@ -11,10 +11,10 @@ use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 
 use super::Upstreams;
-use super::body_decoder::{BodyDecoder, Step};
 use super::connection::Connection;
 use super::response::Framing;
 use crate::http::BoxError;
+use crate::http::body_decoder::BodyDecoder;
 
 /// The body of a response, reading its connection.
 #[derive(Debug)]
@@ -67,34 +67,23 @@ impl Body for ResponseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
-        loop {
-            let Some(connection) = this.connection.as_mut() else {
-                return Poll::Ready(None);
-            };
-            let step = match this.decoder.next(&mut connection.read) {
-                Step::More => match ready!(connection.poll_read(cx)) {
-                    Ok(0) => this.decoder.closed(),
-                    Ok(_) => continue,
-                    Err(error) => Step::Invalid(error.to_string()),
-                },
-                step => step,
-            };
-            match step {
-                Step::Data(data) => {
-                    if this.decoder.is_done() {
-                        this.end();
-                    }
-                    return Poll::Ready(Some(Ok(Frame::data(data))));
-                }
-                Step::End => {
+        let Some(connection) = this.connection.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match ready!(this.decoder.poll_data(connection, cx)) {
+            Ok(Some(data)) => {
+                if this.decoder.is_done() {
                     this.end();
-                    return Poll::Ready(None);
                 }
-                Step::Invalid(error) => {
-                    this.connection = None;
-                    return Poll::Ready(Some(Err(error.into())));
-                }
-                Step::More => unreachable!("more bytes were read above"),
+                Poll::Ready(Some(Ok(Frame::data(data))))
+            }
+            Ok(None) => {
+                this.end();
+                Poll::Ready(None)
+            }
+            Err(error) => {
+                this.connection = None;
+                Poll::Ready(Some(Err(error.into())))
             }
         }
     }
@@ -104,8 +93,6 @@ impl Body for ResponseBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.decoder
-            .remaining()
-            .map_or_else(SizeHint::default, SizeHint::with_exact)
+        self.decoder.size_hint()
     }
 }

@@ -1,12 +1,29 @@
-//! Takes a response body out of the bytes read from its server, as its framing says:
-//! `Content-Length` bytes, `chunked` data (checked by the same strict scanner as request
-//! bodies; chunk framing and trailers are dropped) or everything until the server closes.
-//! Data is split off the read buffer without copying.
+//! Takes an HTTP/1.1 body out of the bytes read from a connection, as its framing says:
+//! `Content-Length` bytes, `chunked` data (checked by the same strict scanner that guards
+//! requests; chunk framing and trailers are dropped) or everything until the peer closes.
+//! Data is split off the read buffer without copying. Request bodies from clients and
+//! response bodies from servers are both read so.
+
+use std::io;
+use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes, BytesMut};
+use hyper::body::SizeHint;
 
-use super::response::Framing;
-use crate::http::guard::chunked::{Chunked, Run};
+use super::guard::chunked::{Chunked, Run};
+
+/// How a body after a head ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// There is no body.
+    Empty,
+    /// The body is this many bytes.
+    Length(u64),
+    /// The body is `chunked`.
+    Chunked,
+    /// The body ends when the peer closes the connection.
+    UntilClose,
+}
 
 /// What the bytes read so far give.
 #[derive(Debug, PartialEq, Eq)]
@@ -19,6 +36,14 @@ pub(crate) enum Step {
     More,
     /// The body is malformed.
     Invalid(String),
+}
+
+/// A connection a body is read from: its read buffer, and a way to read more into it.
+pub(crate) trait BodySource {
+    /// What has been read and not used yet.
+    fn buffer(&mut self) -> &mut BytesMut;
+    /// Reads more into the buffer; `Ok(0)` at the end of the stream.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>>;
 }
 
 /// Where a body is.
@@ -88,10 +113,7 @@ impl BodyDecoder {
                         self.state = State::Done;
                     }
                     Err(violation) => {
-                        return Step::Invalid(format!(
-                            "bad chunked response body: {}",
-                            violation.reason()
-                        ));
+                        return Step::Invalid(format!("bad chunked body: {}", violation.reason()));
                     }
                 },
                 State::UntilClose => return Step::Data(read.split().freeze()),
@@ -100,7 +122,38 @@ impl BodyDecoder {
         }
     }
 
-    /// The server closed the connection: the end of a body that ends so, else an error.
+    /// The next piece of data from `source` (`None` at the end of the body), or why the body
+    /// is malformed or broke off.
+    pub(crate) fn poll_data(
+        &mut self,
+        source: &mut impl BodySource,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Bytes>, String>> {
+        loop {
+            let step = match self.next(source.buffer()) {
+                Step::More => match ready!(source.poll_fill(cx)) {
+                    Ok(0) => self.closed(),
+                    Ok(_) => continue,
+                    Err(error) => Step::Invalid(error.to_string()),
+                },
+                step => step,
+            };
+            return Poll::Ready(match step {
+                Step::Data(data) => Ok(Some(data)),
+                Step::End => Ok(None),
+                Step::Invalid(error) => Err(error),
+                Step::More => unreachable!("more bytes were read above"),
+            });
+        }
+    }
+
+    /// The body's size as far as it is known.
+    pub(crate) fn size_hint(&self) -> SizeHint {
+        self.remaining()
+            .map_or_else(SizeHint::default, SizeHint::with_exact)
+    }
+
+    /// The peer closed the connection: the end of a body that ends so, else an error.
     pub(crate) fn closed(&mut self) -> Step {
         match self.state {
             State::UntilClose | State::Done => {
@@ -108,9 +161,31 @@ impl BodyDecoder {
                 Step::End
             }
             State::Length(_) | State::Chunked(_) => {
-                Step::Invalid("the server closed the connection within the response body".into())
+                Step::Invalid("the connection closed within the body".into())
             }
         }
+    }
+}
+
+/// A body whose length is not known in advance, for tests.
+#[cfg(test)]
+pub(crate) struct UnsizedBody(pub(crate) Option<Bytes>);
+
+#[cfg(test)]
+impl hyper::body::Body for UnsizedBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(
+            self.get_mut()
+                .0
+                .take()
+                .map(|data| Ok(hyper::body::Frame::data(data))),
+        )
     }
 }
 

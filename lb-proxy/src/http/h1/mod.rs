@@ -1,0 +1,262 @@
+//! HTTP/1.1 clients, served by lb's own loop over the guarded connection ([`ClientIo`]): one
+//! request at a time, in order: read the head (within `timeouts.http_request`, which is also
+//! how long an idle kept-alive connection waits; one timer per connection, moved only when it
+//! fires early: [`IdleClock`]), hand the request to the proxy (its body, if
+//! any, read from the connection as the server takes it: [`request_body`]), write the
+//! response ([`response`]) and its body as the server sends it, then the next request, or the
+//! close. The guard has checked every byte before the loop sees it; a head the `http` types
+//! still refuse gets 400. A 101 from the server joins both connections in a tunnel.
+//!
+//! The connection closes after a response when the client or the response asks, when the
+//! request body was not read whole, when the response body ends with the close, or when the
+//! response body fails (the client sees it cut short, as the server cut it).
+//!
+//! Defaults: reads of up to 16 KiB.
+
+mod request;
+mod request_body;
+mod response;
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::{Pin, pin};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::{Method, Request};
+use hyper::body::Body;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio_util::io::poll_read_buf;
+
+use super::body_decoder::{BodySource, Framing};
+use super::fields::Fields;
+use super::guard::Violation;
+use super::io::ClientIo;
+use super::proxy::Client;
+use super::reply::{empty_body, refusal_bytes};
+use super::tunnel::{self, TunnelEnd};
+use super::{BoxError, ProxyBody};
+use crate::forward::IdleClock;
+use request::Head;
+use request_body::{Home, RequestBody};
+use response::Asked;
+
+/// Bytes made room for before each read.
+const READ_SIZE: usize = 16 * 1024;
+
+/// A client connection and what was read from it but not used yet.
+pub(crate) struct Conn<S> {
+    io: ClientIo<S>,
+    read: BytesMut,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> BodySource for Conn<S> {
+    fn buffer(&mut self) -> &mut BytesMut {
+        &mut self.read
+    }
+
+    /// Reads more checked bytes.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        self.read.reserve(READ_SIZE);
+        poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read)
+    }
+}
+
+/// Serves requests on `io` until the client is done, a timeout, a refusal or a failure.
+pub(crate) async fn serve<S>(
+    io: ClientIo<S>,
+    client: &Client,
+    request_timeout: Duration,
+) -> Result<(), BoxError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static + TunnelEnd,
+{
+    let mut conn = Conn {
+        io,
+        read: BytesMut::new(),
+    };
+    let mut noted = Fields::new();
+    let mut out = BytesMut::new();
+    let mut clock = IdleClock::start(request_timeout);
+    let mut timer = pin!(tokio::time::sleep_until(clock.deadline()));
+    loop {
+        clock.touch();
+        let head = poll_fn(|cx| {
+            if let Poll::Ready(head) = poll_head(&mut conn, &mut noted, cx) {
+                return Poll::Ready(Some(head));
+            }
+            clock.poll_expired(timer.as_mut(), cx).map(|()| None)
+        })
+        .await;
+        let head = match head {
+            None | Some(Ok(None)) => return Ok(()),
+            Some(Ok(Some(head))) => head,
+            Some(Err(error)) => {
+                if error.kind() == io::ErrorKind::InvalidInput {
+                    refuse(&mut conn.io, &error).await;
+                }
+                return Err(error.into());
+            }
+        };
+        let Head {
+            parts,
+            framing,
+            keep_alive,
+            expects_continue,
+        } = head;
+        let mut asked = Asked {
+            head_request: parts.method == Method::HEAD,
+            version: parts.version,
+            keep_alive,
+        };
+        let (response, tunnel) = if framing == Framing::Empty {
+            client
+                .handle(Request::from_parts(parts, empty_body()))
+                .await
+        } else {
+            let home: Home<S> = Arc::new(Mutex::new(None));
+            let body = RequestBody::new(conn, framing, expects_continue, Arc::clone(&home));
+            let answer = client.handle(Request::from_parts(parts, body)).await;
+            let back = home.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let Some((back, whole)) = back else {
+                unreachable!("a request body gives its connection back when it is dropped");
+            };
+            conn = back;
+            asked.keep_alive &= whole;
+            answer
+        };
+        client.counters().count_response(response.status().as_u16());
+        let (parts, body) = response.into_parts();
+        out.clear();
+        let sending = response::encode(&parts, &body, asked, &mut out);
+        write_response(&mut conn.io, &mut out, body, sending.framing).await?;
+        if let Some(server) = tunnel {
+            tunnel::join(conn.io.into_stream().into_end(), conn.read, server).await;
+            return Ok(());
+        }
+        if !sending.keep_alive {
+            conn.io.shutdown().await?;
+            return Ok(());
+        }
+    }
+}
+
+/// Reads until a whole request head has come: `None` if the client closed first. A head the
+/// `http` types refuse is an `InvalidInput` error.
+fn poll_head<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut Conn<S>,
+    noted: &mut Fields,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<Option<Head>>> {
+    loop {
+        if !conn.read.is_empty() {
+            match request::parse(&mut conn.read, noted) {
+                Ok(Some(head)) => return Poll::Ready(Ok(Some(head))),
+                Ok(None) => {}
+                Err(error) => {
+                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidInput, error)));
+                }
+            }
+        }
+        let empty = conn.read.is_empty();
+        match ready!(conn.poll_fill(cx))? {
+            0 if empty => return Poll::Ready(Ok(None)),
+            0 => return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into())),
+            _ => {}
+        }
+    }
+}
+
+/// Answers a head that passed the guard but not the `http` types with 400, then closes.
+async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(io: &mut ClientIo<S>, error: &io::Error) {
+    tracing::debug!(%error, "request head refused");
+    let refusal = refusal_bytes(Violation::Malformed("invalid request head"));
+    let _ = io.write_all(&refusal).await;
+    let _ = io.shutdown().await;
+}
+
+/// Writes the head in `out`, then the body framed as `framing` says, then flushes. The first
+/// frame goes out with the head when it is there at once.
+async fn write_response<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut ClientIo<S>,
+    out: &mut BytesMut,
+    mut body: ProxyBody,
+    framing: Framing,
+) -> Result<(), BoxError> {
+    let mut next = Some(poll_fn(|cx| Poll::Ready(Pin::new(&mut body).poll_frame(cx))).await);
+    let mut head = Some(out.split().freeze());
+    loop {
+        let frame = match next.take() {
+            Some(Poll::Ready(frame)) => frame,
+            Some(Poll::Pending) => {
+                if let Some(head) = head.take() {
+                    write_parts(io, [&head, &[], &[]]).await?;
+                    poll_fn(|cx| Pin::new(&mut *io).poll_flush(cx)).await?;
+                }
+                poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
+            }
+            None => poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await,
+        };
+        let head = head.take().unwrap_or_default();
+        let data = match frame {
+            None => break finish(io, &head, framing).await,
+            Some(Err(error)) => return Err(error),
+            Some(Ok(frame)) => frame.into_data().unwrap_or_default(),
+        };
+        match framing {
+            Framing::Empty => write_parts(io, [&head, &[], &[]]).await?,
+            Framing::Chunked if !data.is_empty() => {
+                let size = format!("{:x}\r\n", data.len());
+                let prefix = [&head[..], size.as_bytes()].concat();
+                write_parts(io, [&prefix, &data, b"\r\n"]).await?;
+            }
+            Framing::Chunked => write_parts(io, [&head, &[], &[]]).await?,
+            Framing::Length(_) | Framing::UntilClose => {
+                write_parts(io, [&head, &data, &[]]).await?
+            }
+        }
+    }
+}
+
+/// Ends a response: the head if it has not gone yet, the last chunk, the flush.
+async fn finish<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut ClientIo<S>,
+    head: &Bytes,
+    framing: Framing,
+) -> Result<(), BoxError> {
+    let last: &[u8] = if framing == Framing::Chunked {
+        b"0\r\n\r\n"
+    } else {
+        &[]
+    };
+    write_parts(io, [head, last, &[]]).await?;
+    poll_fn(|cx| Pin::new(&mut *io).poll_flush(cx)).await?;
+    Ok(())
+}
+
+/// Writes `parts` whole, in as few writes as the stream allows.
+async fn write_parts<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut ClientIo<S>,
+    mut parts: [&[u8]; 3],
+) -> io::Result<()> {
+    poll_fn(|cx| {
+        loop {
+            let slices = parts.map(io::IoSlice::new);
+            if parts.iter().all(|part| part.is_empty()) {
+                return Poll::Ready(Ok(()));
+            }
+            let mut written = ready!(Pin::new(&mut *io).poll_write_vectored(cx, &slices))?;
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            for part in &mut parts {
+                let taken = written.min(part.len());
+                part.advance(taken);
+                written -= taken;
+            }
+        }
+    })
+    .await
+}

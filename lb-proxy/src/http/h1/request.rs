@@ -1,0 +1,176 @@
+//! A client's request head, once the guard has let it through: method, target, version and
+//! fields as an `http` request (values share the read buffer), and what the connection needs
+//! to know: the body's framing, whether the client keeps the connection open, whether it
+//! waits for `100 Continue`.
+//!
+//! The guard has already refused what is malformed or ambiguous (see [`crate::http::guard`]);
+//! what it passes and the `http` types still refuse (a target `Uri` does not take, say) is an
+//! error here, answered with 400.
+
+use std::mem::MaybeUninit;
+
+use bytes::BytesMut;
+use http::{Method, Request, Uri, Version, header, request};
+
+use crate::http::body_decoder::Framing;
+use crate::http::fields::{self, Fields};
+use lb_core::model::HeadLimits;
+
+/// Room for the most fields a VIP may allow (the guard enforces the VIP's own limit).
+const MAX_FIELDS: usize = *HeadLimits::FIELDS.end();
+
+/// Fields the proxy adds to a request (the forwarding headers), made room for at once.
+const ROOM_ADDED: usize = 4;
+
+/// A parsed request head.
+#[derive(Debug)]
+pub(crate) struct Head {
+    /// Method, target, version and every field.
+    pub(crate) parts: request::Parts,
+    /// How the body ends (`Empty`, `Length` or `Chunked`).
+    pub(crate) framing: Framing,
+    /// Whether the client keeps the connection open after the response.
+    pub(crate) keep_alive: bool,
+    /// Whether the client waits for `100 Continue` before it sends the body.
+    pub(crate) expects_continue: bool,
+}
+
+/// Parses the head at the start of `buffer`, removing its bytes: `Ok(None)` while it is not
+/// whole yet. `noted` is room to work in.
+pub(crate) fn parse(buffer: &mut BytesMut, noted: &mut Fields) -> Result<Option<Head>, String> {
+    let mut room = [const { MaybeUninit::uninit() }; MAX_FIELDS];
+    let mut request = httparse::Request::new(&mut []);
+    let length = match httparse::ParserConfig::default().parse_request_with_uninit_headers(
+        &mut request,
+        buffer,
+        &mut room,
+    ) {
+        Ok(httparse::Status::Complete(length)) => length,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(error) => return Err(error.to_string()),
+    };
+    let method = Method::from_bytes(request.method.unwrap_or_default().as_bytes())
+        .map_err(|error| error.to_string())?;
+    let version = match request.version {
+        Some(0) => Version::HTTP_10,
+        _ => Version::HTTP_11,
+    };
+    let base = buffer.as_ptr() as usize;
+    let target = request.path.unwrap_or_default();
+    let target_at = (target.as_ptr() as usize - base, target.len());
+    let mut scan = Scan::default();
+    fields::note(request.headers, base, noted, |name, value| {
+        scan.field(name, value);
+    })?;
+    let head = buffer.split_to(length).freeze();
+    let uri = Uri::from_maybe_shared(head.slice(target_at.0..target_at.0 + target_at.1))
+        .map_err(|error| error.to_string())?;
+    let headers = fields::header_map(&head, noted, ROOM_ADDED, |_| true)?;
+    let (mut parts, ()) = Request::new(()).into_parts();
+    parts.method = method;
+    parts.uri = uri;
+    parts.version = version;
+    parts.headers = headers;
+    let keep_alive = if version == Version::HTTP_10 {
+        scan.keep_alive
+    } else {
+        !scan.close
+    };
+    Ok(Some(Head {
+        parts,
+        framing: scan.framing,
+        keep_alive,
+        expects_continue: scan.expects_continue && version == Version::HTTP_11,
+    }))
+}
+
+/// What the fields say about the body and the connection.
+struct Scan {
+    framing: Framing,
+    close: bool,
+    keep_alive: bool,
+    expects_continue: bool,
+}
+
+impl Default for Scan {
+    fn default() -> Self {
+        Scan {
+            framing: Framing::Empty,
+            close: false,
+            keep_alive: false,
+            expects_continue: false,
+        }
+    }
+}
+
+impl Scan {
+    /// Takes in one field. The guard has checked the framing fields: a `Transfer-Encoding`
+    /// ends in `chunked` and comes without `Content-Length`, which is one valid number.
+    fn field(&mut self, name: &header::HeaderName, value: &[u8]) {
+        let text = || std::str::from_utf8(value).unwrap_or_default();
+        if name == header::TRANSFER_ENCODING {
+            self.framing = Framing::Chunked;
+        } else if name == header::CONTENT_LENGTH {
+            if let Ok(length @ 1..) = text().trim().parse::<u64>() {
+                self.framing = Framing::Length(length);
+            }
+        } else if name == header::CONNECTION {
+            for token in text().split(',').map(str::trim) {
+                self.close |= token.eq_ignore_ascii_case("close");
+                self.keep_alive |= token.eq_ignore_ascii_case("keep-alive");
+            }
+        } else if name == header::EXPECT {
+            self.expects_continue |= text().trim().eq_ignore_ascii_case("100-continue");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(text: &str) -> Head {
+        let mut buffer = BytesMut::from(text.as_bytes());
+        parse(&mut buffer, &mut Fields::new()).unwrap().unwrap()
+    }
+
+    #[test]
+    fn heads_become_requests() {
+        let get = head("GET /a?b HTTP/1.1\r\nHost: x\r\nX-Two: 1\r\nX-Two: 2\r\n\r\n");
+        assert_eq!(
+            (get.parts.method, get.parts.uri.to_string()),
+            (Method::GET, "/a?b".into())
+        );
+        assert_eq!(get.parts.headers.get_all("x-two").iter().count(), 2);
+        assert_eq!(
+            (get.framing, get.keep_alive, get.expects_continue),
+            (Framing::Empty, true, false)
+        );
+        let absolute = head("GET http://api:5000/v3 HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(absolute.parts.uri.authority().unwrap().as_str(), "api:5000");
+        let post = head(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        );
+        assert_eq!(
+            (post.framing, post.keep_alive, post.expects_continue),
+            (Framing::Length(5), false, true)
+        );
+        let chunked = head("PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+        assert_eq!(chunked.framing, Framing::Chunked);
+        let old = head("GET / HTTP/1.0\r\n\r\n");
+        assert_eq!(
+            (old.parts.version, old.keep_alive),
+            (Version::HTTP_10, false)
+        );
+        assert!(head("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
+    }
+
+    #[test]
+    fn a_partial_head_waits_and_the_rest_stays() {
+        let mut buffer = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: x\r\n"[..]);
+        assert!(parse(&mut buffer, &mut Fields::new()).unwrap().is_none());
+        buffer.extend_from_slice(b"\r\nGET /next");
+        assert!(parse(&mut buffer, &mut Fields::new()).unwrap().is_some());
+        assert_eq!(&buffer[..], b"GET /next");
+    }
+}
