@@ -11,7 +11,7 @@
 //! request body was not read whole, when the response body ends with the close, or when the
 //! response body fails (the client sees it cut short, as the server cut it).
 //!
-//! Defaults: reads of up to 16 KiB.
+//! Defaults: reads of up to 16 KiB (4 KiB for a connection's first).
 
 mod request;
 mod request_body;
@@ -45,6 +45,9 @@ use response::Asked;
 
 /// Bytes made room for before each read.
 const READ_SIZE: usize = 16 * 1024;
+/// Bytes made room for before a connection's first read: a head fits, and a connection that
+/// carries one request does not take (and give back) a large buffer.
+const FIRST_READ_SIZE: usize = 4 * 1024;
 
 /// A client connection and what was read from it but not used yet.
 pub(crate) struct Conn<S> {
@@ -59,7 +62,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> BodySource for Conn<S> {
 
     /// Reads more checked bytes.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        self.read.reserve(READ_SIZE);
+        let room = if self.read.capacity() == 0 {
+            FIRST_READ_SIZE
+        } else {
+            READ_SIZE
+        };
+        self.read.reserve(room);
         poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read)
     }
 }
