@@ -34,7 +34,8 @@ struct Fields<'h> {
     length: Option<&'h [u8]>,
     lengths: usize,
     encodings: Vec<&'h [u8]>,
-    hosts: Vec<&'h [u8]>,
+    host: Option<&'h [u8]>,
+    hosts: usize,
     upgrade: Option<&'h [u8]>,
     connection_upgrade: bool,
 }
@@ -56,11 +57,10 @@ pub(crate) fn check(head: &[u8], max_fields: usize) -> Result<Framing, Violation
     if fields.lengths > 1 {
         return bad("more than one Content-Length");
     }
-    let hosts = fields.hosts.len();
-    if hosts > 1 || (hosts == 0 && !http10) {
+    if fields.hosts > 1 || (fields.hosts == 0 && !http10) {
         return bad("missing or repeated Host");
     }
-    if fields.hosts.iter().any(|host| !is_host(host)) {
+    if fields.host.is_some_and(|host| !is_host(host)) {
         return bad("invalid Host");
     }
     if let Some(upgrade) = fields.upgrade {
@@ -160,7 +160,8 @@ fn field<'h>(line: &'h [u8], fields: &mut Fields<'h>) -> Result<(), Violation> {
             return bad("empty Transfer-Encoding");
         }
     } else if is(b"host") {
-        fields.hosts.push(value);
+        fields.hosts += 1;
+        fields.host = Some(value);
     } else if is(b"upgrade") {
         fields.upgrade = Some(value);
     } else if is(b"http2-settings") {

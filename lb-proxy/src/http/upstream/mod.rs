@@ -18,7 +18,6 @@ mod request;
 mod response;
 mod response_body;
 
-use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -37,10 +36,14 @@ pub(crate) const MAX_IDLE_PER_SERVER: usize = 128;
 /// Longest time a connection is kept idle.
 pub(crate) const IDLE_LIMIT: Duration = Duration::from_secs(30);
 
-/// The idle connections of one VIP, by server address.
+/// The idle connections to one server, each with when it went idle, the most recent last.
+type Stack = Vec<(Connection, Instant)>;
+
+/// The idle connections of one VIP, by server address (a short list: a VIP has few servers,
+/// and a scan of it costs less than hashing an address).
 #[derive(Debug)]
 pub(crate) struct Upstreams {
-    idle: Mutex<HashMap<SocketAddr, Vec<(Connection, Instant)>>>,
+    idle: Mutex<Vec<(SocketAddr, Stack)>>,
     max_idle: usize,
     idle_limit: Duration,
 }
@@ -60,7 +63,8 @@ impl Upstreams {
         loop {
             let (mut connection, since) = {
                 let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-                idle.get_mut(&address)?.pop()?
+                let (_, stack) = idle.iter_mut().find(|(to, _)| *to == address)?;
+                stack.pop()?
             };
             if since.elapsed() < self.idle_limit && connection.is_quiet() {
                 return Some(connection);
@@ -72,7 +76,14 @@ impl Upstreams {
     pub(crate) fn give_back(&self, address: SocketAddr, mut connection: Connection) {
         connection.reused = true;
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let stack = idle.entry(address).or_default();
+        let at = match idle.iter().position(|(to, _)| *to == address) {
+            Some(at) => at,
+            None => {
+                idle.push((address, Vec::new()));
+                idle.len() - 1
+            }
+        };
+        let stack = &mut idle[at].1;
         let now = Instant::now();
         let expired = stack
             .iter()
