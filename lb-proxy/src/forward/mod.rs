@@ -28,7 +28,7 @@ use crate::sessions::CloseSignal;
 pub(crate) use idle::IdleClock;
 use pump::Pump;
 pub(crate) use pump::Transfer;
-use watchdog::Watchdog;
+pub(crate) use watchdog::Watchdog;
 
 /// Why a session ended.
 #[derive(Debug)]

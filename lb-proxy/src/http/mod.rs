@@ -51,10 +51,11 @@ mod tunnel;
 pub(crate) mod upstream;
 
 use std::convert::Infallible;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::{Arc, OnceLock};
+use std::task::Poll;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
@@ -67,6 +68,7 @@ use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
 use crate::connect::tune;
+use crate::forward::Watchdog;
 use crate::limits::Refused;
 use crate::proxy_header::{self, ClientAddresses};
 use crate::service::Shared;
@@ -257,10 +259,20 @@ where
         Arc::clone(&refused),
         settings.timeouts.client,
     );
-    let served = tokio::select! {
-        served = h1::serve(io, serving.proxy, settings.timeouts.http_request) => served.map_err(Some),
-        () = stopped.closed() => Err(None),
-    };
+    let mut serve = pin!(h1::serve(io, serving.proxy, settings.timeouts.http_request));
+    let mut closed = pin!(stopped.closed());
+    // The stop signal is polled only when it wakes the task, not on every request.
+    let mut watchdog = None;
+    let served = poll_fn(|cx| {
+        if let Poll::Ready(served) = serve.as_mut().poll(cx) {
+            return Poll::Ready(served.map_err(Some));
+        }
+        let watchdog = watchdog.get_or_insert_with(|| Watchdog::new(cx));
+        watchdog
+            .poll(cx, |cx| closed.as_mut().poll(cx))
+            .map(|()| Err(None))
+    })
+    .await;
     log_refusal(&refused, serving.shared, serving.peer);
     served
 }
