@@ -207,7 +207,7 @@ impl Client {
     ) -> Result<(Head, Connection, bool), Failure> {
         let limit = self.shared.settings.timeouts.server;
         while let Some(connection) = self.vip.upstreams.take(target.address) {
-            match connection.send(request, limit).await {
+            match connection.send(request).await {
                 Err(Failure::NotSent(back, _)) => request = *back,
                 other => return other,
             }
@@ -218,7 +218,7 @@ impl Client {
                 if let Some(observer) = observer {
                     observer.succeeded(target.id);
                 }
-                connection.send(request, limit).await
+                connection.send(request).await
             }
             Err(error) => {
                 if let Some(observer) = observer {

@@ -200,7 +200,7 @@ async fn write_response<S: AsyncRead + AsyncWrite + Unpin>(
             Some(Poll::Ready(frame)) => frame,
             Some(Poll::Pending) => {
                 if let Some(head) = head.take() {
-                    write_parts(io, [&head, &[], &[]]).await?;
+                    write_parts(io, [&head, &[], &[], &[]]).await?;
                     poll_fn(|cx| Pin::new(&mut *io).poll_flush(cx)).await?;
                 }
                 poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
@@ -214,15 +214,14 @@ async fn write_response<S: AsyncRead + AsyncWrite + Unpin>(
             Some(Ok(frame)) => frame.into_data().unwrap_or_default(),
         };
         match framing {
-            Framing::Empty => write_parts(io, [&head, &[], &[]]).await?,
+            Framing::Empty => write_parts(io, [&head, &[], &[], &[]]).await?,
             Framing::Chunked if !data.is_empty() => {
                 let size = format!("{:x}\r\n", data.len());
-                let prefix = [&head[..], size.as_bytes()].concat();
-                write_parts(io, [&prefix, &data, b"\r\n"]).await?;
+                write_parts(io, [&head, size.as_bytes(), &data, b"\r\n"]).await?;
             }
-            Framing::Chunked => write_parts(io, [&head, &[], &[]]).await?,
+            Framing::Chunked => write_parts(io, [&head, &[], &[], &[]]).await?,
             Framing::Length(_) | Framing::UntilClose => {
-                write_parts(io, [&head, &data, &[]]).await?
+                write_parts(io, [&head, &data, &[], &[]]).await?
             }
         }
     }
@@ -239,7 +238,7 @@ async fn finish<S: AsyncRead + AsyncWrite + Unpin>(
     } else {
         &[]
     };
-    write_parts(io, [head, last, &[]]).await?;
+    write_parts(io, [head, last, &[], &[]]).await?;
     poll_fn(|cx| Pin::new(&mut *io).poll_flush(cx)).await?;
     Ok(())
 }
@@ -247,7 +246,7 @@ async fn finish<S: AsyncRead + AsyncWrite + Unpin>(
 /// Writes `parts` whole, in as few writes as the stream allows.
 async fn write_parts<S: AsyncRead + AsyncWrite + Unpin>(
     io: &mut ClientIo<S>,
-    mut parts: [&[u8]; 3],
+    mut parts: [&[u8]; 4],
 ) -> io::Result<()> {
     poll_fn(|cx| {
         loop {

@@ -17,14 +17,14 @@
 //!
 //! Defaults: reads of up to 16 KiB at a time.
 
-use std::future::{Future, poll_fn};
+use std::future::poll_fn;
 use std::io;
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, BytesMut};
-use http::{Method, Request, StatusCode};
+use http::{Method, Request};
 use hyper::body::Body;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
@@ -106,12 +106,12 @@ impl Connection {
             .is_pending()
     }
 
-    /// Sends `request` and reads the response head; answers the head and the connection, with
-    /// whether the request was written whole (else the connection must not be reused).
+    /// Sends `request` and reads the response head within the connection's server timeout;
+    /// answers the head and the connection, with whether the request was written whole (else
+    /// the connection must not be reused).
     pub(crate) async fn send(
         mut self,
         request: Request<ProxyBody>,
-        server_timeout: Duration,
     ) -> Result<(Head, Connection, bool), Failure> {
         let (parts, body) = request.into_parts();
         let head_request = parts.method == Method::HEAD;
@@ -150,7 +150,7 @@ impl Connection {
         });
         let mut whole = true;
         let mut head = None;
-        let mut deadline = pin!(None::<tokio::time::Sleep>);
+        let mut timing = false;
         poll_fn(|cx| {
             if let Some(uploading) = &mut upload {
                 match self.poll_upload(cx, uploading) {
@@ -173,17 +173,16 @@ impl Connection {
                 return Poll::Ready(Ok(()));
             }
             if head.is_some() || upload.is_none() {
-                if deadline.is_none() {
-                    deadline.set(Some(tokio::time::sleep(server_timeout)));
+                if !timing {
+                    self.clock.touch();
+                    timing = true;
                 }
-                if let Some(deadline) = deadline.as_mut().as_pin_mut() {
-                    if deadline.poll(cx).is_ready() {
-                        if head.is_none() {
-                            return Poll::Ready(Err(Failure::TimedOut));
-                        }
-                        (upload, whole) = (None, false);
-                        return Poll::Ready(Ok(()));
+                if self.clock.poll_expired(self.timer.as_mut(), cx).is_ready() {
+                    if head.is_none() {
+                        return Poll::Ready(Err(Failure::TimedOut));
                     }
+                    (upload, whole) = (None, false);
+                    return Poll::Ready(Ok(()));
                 }
             }
             Poll::Pending
@@ -262,14 +261,7 @@ impl Connection {
     ) -> Poll<Result<Head, Failure>> {
         loop {
             if !self.read.is_empty() {
-                match response::parse(&mut self.read, head_request, &mut self.fields) {
-                    // A 1xx: the final head follows.
-                    Ok(Some(head))
-                        if head.parts.status.is_informational()
-                            && head.parts.status != StatusCode::SWITCHING_PROTOCOLS =>
-                    {
-                        continue;
-                    }
+                match response::parse_final(&mut self.read, head_request, &mut self.fields) {
                     Ok(Some(head)) => return Poll::Ready(Ok(head)),
                     Ok(None) => {}
                     Err(error) => return Poll::Ready(Err(Failure::Broken(error.to_string()))),

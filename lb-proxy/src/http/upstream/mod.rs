@@ -108,18 +108,10 @@ pub fn read_response(pieces: &[&[u8]], head_request: bool) -> Result<(u16, Vec<u
     let mut fields = response::Fields::new();
     for piece in pieces {
         read.extend_from_slice(piece);
-        while head.is_none() {
-            match response::parse(&mut read, head_request, &mut fields)
+        if head.is_none() {
+            head = response::parse_final(&mut read, head_request, &mut fields)
                 .map_err(|error| error.to_string())?
-            {
-                Some(parsed)
-                    if parsed.parts.status.is_informational()
-                        && parsed.parts.status != http::StatusCode::SWITCHING_PROTOCOLS => {}
-                Some(parsed) => {
-                    head = Some((parsed.parts.status, BodyDecoder::new(parsed.framing)))
-                }
-                None => break,
-            }
+                .map(|parsed| (parsed.parts.status, BodyDecoder::new(parsed.framing)));
         }
         let Some((_, decoder)) = &mut head else {
             continue;

@@ -205,6 +205,23 @@ pub(crate) fn parse(
     }))
 }
 
+/// Like [`parse`], but skipping interim (1xx) heads other than 101: the final head, once it
+/// is whole.
+pub(crate) fn parse_final(
+    buffer: &mut BytesMut,
+    head_request: bool,
+    noted: &mut Fields,
+) -> Result<Option<Head>, HeadError> {
+    loop {
+        match parse(buffer, head_request, noted)? {
+            Some(head)
+                if head.parts.status.is_informational()
+                    && head.parts.status != StatusCode::SWITCHING_PROTOCOLS => {}
+            final_or_none => return Ok(final_or_none),
+        }
+    }
+}
+
 /// The bytes of a head, for tests and the fuzz target: parses `bytes` as a whole.
 #[cfg(test)]
 fn parse_all(bytes: &[u8], head_request: bool) -> Result<Option<(Head, bytes::Bytes)>, HeadError> {
