@@ -268,6 +268,18 @@ def cpu_times(pid):
     return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
+def sleeps(pid):
+    """Times any thread of a process has blocked (voluntary context switches) so far."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                total += sum(int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches:"))
+        except FileNotFoundError:
+            pass
+    return total
+
+
 def cpu_seconds(pid):
     return sum(cpu_times(pid))
 
@@ -443,6 +455,7 @@ def main():
                     if ports[index] is None:
                         continue
                     cpu0 = cpu_times(pids[name]) if name in pids else None
+                    sleeps0 = sleeps(pids[name]) if name in pids else None
                     load0 = core_ticks(LOAD_CORE)
                     run = wrk(ports[index], args.seconds, args.connections, **options)
                     load1 = core_ticks(LOAD_CORE)
@@ -456,6 +469,9 @@ def main():
                         run["cpu_user_us_per_req"] = (cpu1[0] - cpu0[0]) * per_request
                         run["cpu_sys_us_per_req"] = (cpu1[1] - cpu0[1]) * per_request
                         run["cpu_us_per_req"] = run["cpu_user_us_per_req"] + run["cpu_sys_us_per_req"]
+                        # A proxy that blocks waits to be woken by the next packet: each wake-up
+                        # costs system time on both cores; a busy one takes events in batches.
+                        run["sleeps_per_1k_req"] = (sleeps(pids[name]) - sleeps0) * 1000 / max(run["requests"], 1)
                     results[test][name].append(run)
             for name, ports in targets.items():
                 if "tcp_bulk" not in selected:
@@ -504,6 +520,7 @@ METRICS = [
     ("http_keepalive", "cpu_us_per_req", "HTTP keep-alive CPU us/req", False),
     ("http_keepalive", "cpu_user_us_per_req", "  of which user us/req", False),
     ("http_keepalive", "cpu_sys_us_per_req", "  of which system us/req", False),
+    ("http_keepalive", "sleeps_per_1k_req", "  proxy sleeps per 1k req", False),
     ("http_keepalive", "load_core_busy_pct", "HTTP keep-alive load core %", False),
     ("http_close", "rps", "HTTP close req/s", True),
     ("tcp_keepalive", "rps", "TCP mode req/s", True),
@@ -511,6 +528,7 @@ METRICS = [
     ("tcp_keepalive", "cpu_us_per_req", "TCP mode CPU us/req", False),
     ("tcp_keepalive", "cpu_user_us_per_req", "  of which user us/req", False),
     ("tcp_keepalive", "cpu_sys_us_per_req", "  of which system us/req", False),
+    ("tcp_keepalive", "sleeps_per_1k_req", "  proxy sleeps per 1k req", False),
     ("tcp_keepalive", "load_core_busy_pct", "TCP mode load core %", False),
     ("tls_new", "rps", "New TLS conn/s", True),
     ("tls_new", "p50_ms", "New TLS p50 ms", False),

@@ -1,48 +1,91 @@
 //! The fields of an HTTP/1 head as `http` types: each name parsed once, each value a slice of
-//! the head's bytes (nothing copied). The head is parsed first (httparse), its fields noted
-//! with where their values lie, then the head is split off the read buffer and the map made.
-//! And the other way: a map written as field lines.
+//! the head's bytes (nothing copied). The head is parsed first (httparse), the fields to keep
+//! noted with where their values lie, then the head is split off the read buffer and the map
+//! made. And the other way: a map, or fields as bytes, written as field lines.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
+
+/// The fields of a response head kept as the bytes of their lines, for an HTTP/1.1 client
+/// when nothing is to change in them: carried in the response's extensions, the response's
+/// `headers` holding only the fields the proxy adds.
+#[derive(Debug, Clone)]
+pub(crate) struct FieldLines {
+    /// The field lines, each ending in CRLF.
+    pub(crate) bytes: Bytes,
+    /// Whether a `Date` field is among them.
+    pub(crate) date: bool,
+    /// The value of the `Content-Length` field among them, if any.
+    pub(crate) length: Option<u64>,
+}
+
+impl FieldLines {
+    /// The lines of the fields httparse found in `head` that `keep` takes, each as the server
+    /// wrote it (name, colon and value) and ended with CRLF; `length` is the head's valid
+    /// `Content-Length`, if any.
+    pub(crate) fn copy(
+        parsed: &[httparse::Header<'_>],
+        head: &[u8],
+        keep: impl Fn(&[u8]) -> bool,
+        length: Option<u64>,
+    ) -> FieldLines {
+        let base = head.as_ptr() as usize;
+        let mut lines = BytesMut::with_capacity(head.len());
+        let mut kept = FieldLines {
+            bytes: Bytes::new(),
+            date: false,
+            length: None,
+        };
+        for field in parsed.iter().filter(|field| keep(field.name.as_bytes())) {
+            let name = field.name.as_bytes();
+            if name.eq_ignore_ascii_case(b"date") {
+                kept.date = true;
+            } else if name.eq_ignore_ascii_case(b"content-length") {
+                kept.length = length;
+            }
+            let start = name.as_ptr() as usize - base;
+            let end = field.value.as_ptr() as usize - base + field.value.len();
+            lines.put_slice(&head[start..end]);
+            lines.put_slice(b"\r\n");
+        }
+        kept.bytes = lines.freeze();
+        kept
+    }
+}
 
 /// Noted fields: each name, and where its value lies in the head. Kept by its connection so
 /// that a head allocates nothing here once the vector has grown.
 pub(crate) type Fields = Vec<(HeaderName, (usize, usize))>;
 
-/// Notes the fields httparse found in a head that starts at address `base`, showing each to
-/// `each` on the way.
+/// Notes the fields httparse found in a head that starts at address `base`, those whose name
+/// `keep` takes.
 pub(crate) fn note(
     parsed: &[httparse::Header<'_>],
     base: usize,
     fields: &mut Fields,
-    mut each: impl FnMut(&HeaderName, &[u8]),
+    keep: impl Fn(&[u8]) -> bool,
 ) -> Result<(), String> {
     fields.clear();
-    for field in parsed {
+    for field in parsed.iter().filter(|field| keep(field.name.as_bytes())) {
         let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|e| e.to_string())?;
-        each(&name, field.value);
         let start = field.value.as_ptr() as usize - base;
         fields.push((name, (start, field.value.len())));
     }
     Ok(())
 }
 
-/// The map of the noted fields that `passes` keeps, their values sliced out of `head`, with
-/// room for `added` more.
+/// The map of the noted fields, their values sliced out of `head`, with room for `added`
+/// more.
 pub(crate) fn header_map(
     head: &Bytes,
     fields: &mut Fields,
     added: usize,
-    passes: impl Fn(&HeaderName) -> bool,
 ) -> Result<HeaderMap, String> {
     let mut headers = HeaderMap::with_capacity(fields.len() + added);
     for (name, (start, len)) in fields.drain(..) {
-        if passes(&name) {
-            let value = HeaderValue::from_maybe_shared(head.slice(start..start + len))
-                .map_err(|error| error.to_string())?;
-            headers.append(name, value);
-        }
+        let value = HeaderValue::from_maybe_shared(head.slice(start..start + len))
+            .map_err(|error| error.to_string())?;
+        headers.append(name, value);
     }
     Ok(headers)
 }
@@ -50,9 +93,14 @@ pub(crate) fn header_map(
 /// Writes `headers` as HTTP/1 field lines into `out`.
 pub(crate) fn write(headers: &HeaderMap, out: &mut BytesMut) {
     for (name, value) in headers {
-        out.put_slice(name.as_str().as_bytes());
-        out.put_slice(b": ");
-        out.put_slice(value.as_bytes());
-        out.put_slice(b"\r\n");
+        write_line(name.as_str().as_bytes(), value.as_bytes(), out);
     }
+}
+
+/// Writes one field line into `out`.
+pub(crate) fn write_line(name: &[u8], value: &[u8], out: &mut BytesMut) {
+    out.put_slice(name);
+    out.put_slice(b": ");
+    out.put_slice(value);
+    out.put_slice(b"\r\n");
 }

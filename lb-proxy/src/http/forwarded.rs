@@ -65,10 +65,19 @@ impl Forwarding {
     pub(crate) fn apply(&self, headers: &mut HeaderMap) {
         // Room for the four fields at once rather than growing the map field by field.
         headers.reserve(4);
-        let prior_for = joined(headers, &X_FORWARDED_FOR, self.trusted);
-        let prior_forwarded = joined(headers, &header::FORWARDED, self.trusted);
-        headers.insert(X_FORWARDED_FOR, append(prior_for, &self.client_ip));
-        headers.insert(header::FORWARDED, append(prior_forwarded, &self.element));
+        let (client_ip, element) = if self.trusted {
+            let prior_for = joined(headers, &X_FORWARDED_FOR);
+            let prior_forwarded = joined(headers, &header::FORWARDED);
+            (
+                append(prior_for, &self.client_ip),
+                append(prior_forwarded, &self.element),
+            )
+        } else {
+            (self.client_ip.clone(), self.element.clone())
+        };
+        // `insert` drops every value the client sent under the name.
+        headers.insert(X_FORWARDED_FOR, client_ip);
+        headers.insert(header::FORWARDED, element);
         for (name, value) in [
             (X_FORWARDED_PROTO, &self.proto),
             (X_FORWARDED_PORT, &self.port),
@@ -80,8 +89,8 @@ impl Forwarding {
     }
 }
 
-/// The values of `name`, joined by `, ` when kept; removed from `headers` either way.
-fn joined(headers: &mut HeaderMap, name: &HeaderName, keep: bool) -> Option<String> {
+/// The non-empty values of `name` joined by `, `, if any; removed from `headers`.
+fn joined(headers: &mut HeaderMap, name: &HeaderName) -> Option<String> {
     let values: Vec<HeaderValue> = match headers.entry(name) {
         header::Entry::Occupied(entry) => entry.remove_entry_mult().1.collect(),
         header::Entry::Vacant(_) => return None,
@@ -92,7 +101,7 @@ fn joined(headers: &mut HeaderMap, name: &HeaderName, keep: bool) -> Option<Stri
         .map(str::trim)
         .filter(|value| !value.is_empty())
         .collect();
-    (keep && !kept.is_empty()).then(|| kept.join(", "))
+    (!kept.is_empty()).then(|| kept.join(", "))
 }
 
 /// `own` after the `prior` values kept, if any.

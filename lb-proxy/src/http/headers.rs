@@ -30,9 +30,18 @@ static HOP_BY_HOP: [HeaderName; HOP_BY_HOP_COUNT] = [
     header::UPGRADE,
 ];
 
-/// Whether `name` is hop-by-hop whatever `Connection` says.
-pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
-    HOP_BY_HOP.contains(name)
+/// Whether the field named `name` (any case) is hop-by-hop whatever `Connection` says: the
+/// names of [`HOP_BY_HOP`] by length, so that most names are told apart by their length.
+pub(crate) fn is_hop_by_hop(name: &[u8]) -> bool {
+    let same_length: &[&[u8]] = match name.len() {
+        2 => &[b"te"],
+        7 => &[b"trailer", b"upgrade"],
+        10 => &[b"connection", b"keep-alive"],
+        16 => &[b"proxy-connection"],
+        17 => &[b"transfer-encoding"],
+        _ => return false,
+    };
+    same_length.iter().any(|hop| hop.eq_ignore_ascii_case(name))
 }
 
 /// Removes the hop-by-hop fields; with `keep_upgrade`, the upgrade survives.
@@ -86,6 +95,21 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hop_by_hop_names_are_told_in_any_case() {
+        for name in &HOP_BY_HOP {
+            let name = name.as_str();
+            assert!(is_hop_by_hop(name.as_bytes()), "{name}");
+            assert!(
+                is_hop_by_hop(name.to_ascii_uppercase().as_bytes()),
+                "{name}"
+            );
+        }
+        for name in ["host", "tee", "upgraded", "content-length", "x-connection"] {
+            assert!(!is_hop_by_hop(name.as_bytes()), "{name}");
+        }
+    }
 
     #[test]
     fn connection_scoped_fields_never_pass() {

@@ -36,6 +36,7 @@ mod access;
 mod body;
 mod body_decoder;
 mod cookie;
+mod field_value;
 pub(crate) mod fields;
 mod forwarded;
 pub(crate) mod guard;
@@ -79,7 +80,7 @@ use guard::{GuardLimits, RequestGuard, Violation};
 use io::ClientIo;
 use open_requests::{CountedBody, OpenRequests};
 use preface::{Protocol, sniff};
-use proxy::Client;
+use proxy::{Client, ClientProtocol};
 use rules::Rules;
 use tunnel::TunnelEnd;
 use upstream::{IDLE_LIMIT, MAX_IDLE_PER_SERVER, Upstreams};
@@ -100,16 +101,22 @@ pub(crate) struct HttpVip {
     trusted_forwarders: Vec<Network>,
     rules: Rules,
     upstreams: Arc<Upstreams>,
+    /// Neither rules nor cookie persistence change the fields of responses: for HTTP/1.1
+    /// clients they pass as the bytes of their lines.
+    response_fields_untouched: bool,
 }
 
 impl HttpVip {
     /// The HTTP state of `vip`.
     pub(crate) fn new(vip: &Vip) -> Self {
+        let cookie = CookiePersistence::new(vip);
+        let rules = Rules::new(&vip.name, &vip.http);
         HttpVip {
             guard: vip.http.head_limits.into(),
-            cookie: CookiePersistence::new(vip),
+            response_fields_untouched: cookie.is_none() && !rules.change_responses(),
+            cookie,
             trusted_forwarders: vip.http.trusted_forwarders.clone(),
-            rules: Rules::new(&vip.name, &vip.http),
+            rules,
             upstreams: Arc::new(Upstreams::new(
                 MAX_IDLE_PER_SERVER,
                 IDLE_LIMIT.min(vip.timeouts.server),
@@ -174,7 +181,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut client: TcpStream, mut peer: 
         let proxy = Arc::clone(&h2_proxy);
         let open = requests.open();
         async move {
-            let (response, _) = proxy.handle(request).await;
+            let (response, _) = proxy.handle(request, ClientProtocol::Http2).await;
             proxy.counters().count_response(response.status().as_u16());
             Ok::<_, Infallible>(response.map(|body| CountedBody::new(body, open)))
         }

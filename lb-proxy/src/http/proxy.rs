@@ -1,14 +1,17 @@
 //! One request, from the client's head to the server's response head.
 //!
-//! An absolute-form target's authority replaces `Host`. The request loses its hop-by-hop fields, gets the forwarding headers and, with cookie
-//! persistence, loses the persistence cookie (`indirect`); its target is sent in origin form
+//! An absolute-form target's authority replaces `Host`. The request loses its hop-by-hop
+//! fields, gets the forwarding headers and, with cookie persistence, loses the persistence
+//! cookie (`indirect`); its target is sent in origin form
 //! over HTTP/1.1. Servers are tried in the selection's order (cookie, then the VIP's other
 //! persistence, then the scheduler): a request that could not be sent at all (the connect
 //! failed or timed out, or a kept-alive connection had closed) is retried on the next server,
 //! up to `retries` times; nothing is retried once any of it was sent. Outcomes: the server's
 //! response; 503 when no server is usable; 502 when every attempt failed or the server broke
 //! the exchange; 504 when the response head took longer than the server timeout after the
-//! request body was sent whole.
+//! request body was sent whole. When neither rules nor cookie persistence change responses,
+//! an HTTP/1.1 client's response keeps the server's field lines as they came
+//! ([`FieldForm::Lines`]); otherwise, and for HTTP/2 clients, they come as a header map.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,11 +29,20 @@ use super::forwarded::{Forwarding, Hop};
 use super::headers::{is_upgrade, strip_hop_by_hop};
 use super::reply::{empty_body, status_response};
 use super::tunnel::ServerSide;
-use super::upstream::{Connection, Failure, Head, ResponseBody, dial};
+use super::upstream::{Connection, Failure, FieldForm, Head, ResponseBody, dial};
 use super::{BoxError, HttpVip, ProxyBody};
 use crate::selection::{OpenConnection, Selection, Target};
 use crate::service::Shared;
 use crate::stats::Counters;
+
+/// The protocol of the client connection a request came on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClientProtocol {
+    /// HTTP/1.0 or HTTP/1.1, served by lb's own loop.
+    Http1,
+    /// HTTP/2, served by hyper.
+    Http2,
+}
 
 /// One client connection's view of its VIP.
 #[derive(Debug)]
@@ -79,6 +91,7 @@ impl Client {
     pub(crate) async fn handle<B>(
         &self,
         mut request: Request<B>,
+        protocol: ClientProtocol,
     ) -> (Response<ProxyBody>, Option<ServerSide>)
     where
         B: Body<Data = Bytes> + Unpin + Send + 'static,
@@ -126,13 +139,18 @@ impl Client {
         if let Some(server) = visit.as_ref().and_then(|visit| visit.server()) {
             selection.prefer(server);
         }
+        let form = if protocol == ClientProtocol::Http1 && self.vip.response_fields_untouched {
+            FieldForm::Lines
+        } else {
+            FieldForm::Map
+        };
         let mut tried = false;
         for attempt in 0..=settings.retries {
             let Some(target) = selection.next() else {
                 break;
             };
             tried = true;
-            let failure = match self.exchange(&target, request).await {
+            let failure = match self.exchange(&target, request, form).await {
                 Ok((head, connection, whole)) => {
                     let open = selection.connected(&target);
                     Counters::bump(&self.shared.counters.established);
@@ -204,10 +222,11 @@ impl Client {
         &self,
         target: &Target,
         mut request: Request<ProxyBody>,
+        form: FieldForm,
     ) -> Result<(Head, Connection, bool), Failure> {
         let limit = self.shared.settings.timeouts.server;
         while let Some(connection) = self.vip.upstreams.take(target.address) {
-            match connection.send(request).await {
+            match connection.send(request, form).await {
                 Err(Failure::NotSent(back, _)) => request = *back,
                 other => return other,
             }
@@ -218,7 +237,7 @@ impl Client {
                 if let Some(observer) = observer {
                     observer.succeeded(target.id);
                 }
-                connection.send(request).await
+                connection.send(request, form).await
             }
             Err(error) => {
                 if let Some(observer) = observer {

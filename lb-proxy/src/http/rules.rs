@@ -107,6 +107,11 @@ impl Rules {
         apply(&self.request, headers);
     }
 
+    /// Whether any rule changes response fields.
+    pub(crate) fn change_responses(&self) -> bool {
+        !self.response.is_empty()
+    }
+
     /// Applies the response header rules.
     pub(crate) fn on_response(&self, headers: &mut HeaderMap) {
         apply(&self.response, headers);

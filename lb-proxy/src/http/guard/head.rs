@@ -13,6 +13,7 @@
 
 use super::Violation;
 use super::chunked::is_text;
+use crate::http::field_value::{decimal, elements, lists, trim};
 
 /// How the body of a checked request is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,23 +64,12 @@ pub(crate) fn check(head: &[u8], max_fields: usize) -> Result<Framing, Violation
     if fields.host.is_some_and(|host| !is_host(host)) {
         return bad("invalid Host");
     }
-    if let Some(upgrade) = fields.upgrade {
-        if tokens(upgrade).any(|t| t.eq_ignore_ascii_case(b"h2c")) {
-            return bad("h2c upgrade");
-        }
+    if fields.upgrade.is_some_and(|upgrade| lists(upgrade, b"h2c")) {
+        return bad("h2c upgrade");
     }
-    let length = match fields.length {
-        Some(digits) if digits.is_empty() || digits.len() > 18 => {
-            return bad("invalid Content-Length");
-        }
-        Some(digits) if !digits.iter().all(u8::is_ascii_digit) => {
-            return bad("invalid Content-Length");
-        }
-        Some(digits) => Some(
-            digits
-                .iter()
-                .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')),
-        ),
+    let length = match fields.length.map(decimal) {
+        Some(None) => return bad("invalid Content-Length"),
+        Some(Some(length)) => Some(length),
         None => None,
     };
     let framing = match (fields.encodings.as_slice(), length) {
@@ -155,8 +145,8 @@ fn field<'h>(line: &'h [u8], fields: &mut Fields<'h>) -> Result<(), Violation> {
         fields.lengths += 1;
         fields.length = Some(value);
     } else if is(b"transfer-encoding") {
-        fields.encodings.extend(tokens(value));
-        if value.is_empty() || tokens(value).count() == 0 {
+        fields.encodings.extend(elements(value));
+        if elements(value).next().is_none() {
             return bad("empty Transfer-Encoding");
         }
     } else if is(b"host") {
@@ -167,43 +157,45 @@ fn field<'h>(line: &'h [u8], fields: &mut Fields<'h>) -> Result<(), Violation> {
     } else if is(b"http2-settings") {
         return bad("h2c upgrade");
     } else if is(b"connection") {
-        fields.connection_upgrade |= tokens(value).any(|t| t.eq_ignore_ascii_case(b"upgrade"));
+        fields.connection_upgrade |= lists(value, b"upgrade");
     }
     Ok(())
 }
 
-/// The comma-separated, trimmed, non-empty elements of a list value.
-fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|&b| b == b',')
-        .map(trim)
-        .filter(|t| !t.is_empty())
+/// The bytes of an RFC 9110 token.
+const TOKEN: [bool; 256] = alphanumerics_and(b"!#$%&'*+-.^_`|~");
+/// The bytes of a `Host` value: a name, IPv4 or bracketed IPv6 literal, with a port.
+const HOST: [bool; 256] = alphanumerics_and(b"-._~!$&'()*+,;=:%[]");
+
+/// A byte set: ASCII letters and digits, and `others`.
+const fn alphanumerics_and(others: &[u8]) -> [bool; 256] {
+    let mut set = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        set[byte] = (byte as u8).is_ascii_alphanumeric();
+        byte += 1;
+    }
+    let mut at = 0;
+    while at < others.len() {
+        set[others[at] as usize] = true;
+        at += 1;
+    }
+    set
 }
 
-fn trim(mut value: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = value {
-        value = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = value {
-        value = rest;
-    }
-    value
+/// Whether `bytes` is not empty and all its bytes are in `set`.
+fn all_in(bytes: &[u8], set: &[bool; 256]) -> bool {
+    !bytes.is_empty() && bytes.iter().all(|&byte| set[usize::from(byte)])
 }
 
 /// An RFC 9110 token.
 fn is_token(bytes: &[u8]) -> bool {
-    !bytes.is_empty()
-        && bytes
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    all_in(bytes, &TOKEN)
 }
 
-/// A `Host` value: a name, IPv4 or bracketed IPv6 literal, with an optional port.
+/// A `Host` value.
 fn is_host(bytes: &[u8]) -> bool {
-    !bytes.is_empty()
-        && bytes
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:%[]".contains(&b))
+    all_in(bytes, &HOST)
 }
 
 fn starts_with_ignore_case(bytes: &[u8], prefix: &[u8]) -> bool {

@@ -81,6 +81,18 @@ enum State {
     Refused(Violation),
 }
 
+impl State {
+    /// Where the stream is once a head with `framing` has passed.
+    fn after_head(framing: Framing) -> State {
+        match framing {
+            Framing::Empty => State::Head,
+            Framing::Length(left) => State::Body { left },
+            Framing::Chunked => State::Chunked(Chunked::START),
+            Framing::Upgrade => State::Passthrough,
+        }
+    }
+}
+
 /// The scanner of one client connection.
 #[derive(Debug)]
 pub struct RequestGuard {
@@ -134,6 +146,12 @@ impl RequestGuard {
     /// more bytes other than CR and LF move in one piece (their only rules: no CR before them,
     /// and the size limit); every other byte is checked on its own.
     fn head_bytes(&mut self, bytes: &[u8]) -> Result<usize, Violation> {
+        if let Some(end) = self.whole_head(bytes) {
+            let framing = head::check(&bytes[..end], self.limits.max_fields)
+                .map_err(|violation| self.refuse(violation))?;
+            self.state = State::after_head(framing);
+            return Ok(end);
+        }
         let mut at = 0;
         while at < bytes.len() {
             let rest = &bytes[at..];
@@ -154,17 +172,38 @@ impl RequestGuard {
                 continue;
             }
             if let Some(framing) = self.head_byte(bytes[at])? {
-                self.state = match framing {
-                    Framing::Empty => State::Head,
-                    Framing::Length(left) => State::Body { left },
-                    Framing::Chunked => State::Chunked(Chunked::START),
-                    Framing::Upgrade => State::Passthrough,
-                };
+                self.state = State::after_head(framing);
                 return Ok(at + 1);
             }
             at += 1;
         }
         Ok(bytes.len())
+    }
+
+    /// The length of a whole head at the start of `bytes` when none of it came before, every
+    /// line of it ends in CRLF and it is within the size limit: the common case, checked in
+    /// place. Anything else (part of a head, a bare CR or LF, an empty line first, a head at
+    /// the limit) is left to the byte-wise scan, which keeps or refuses it the same way.
+    fn whole_head(&self, bytes: &[u8]) -> Option<usize> {
+        if !self.head.is_empty() {
+            return None;
+        }
+        let window = &bytes[..bytes.len().min(self.limits.max_head)];
+        let mut line = 0;
+        loop {
+            let end = line
+                + window[line..]
+                    .iter()
+                    .position(|&byte| byte == b'\r' || byte == b'\n')?;
+            if window[end] != b'\r' || window.get(end + 1) != Some(&b'\n') {
+                return None;
+            }
+            match (end == line, line) {
+                (true, 0) => return None,
+                (true, _) => return Some(end + 2),
+                (false, _) => line = end + 2,
+            }
+        }
     }
 
     /// Takes one byte; answers the framing of the request once it ends its head.

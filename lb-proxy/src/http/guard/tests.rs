@@ -138,8 +138,9 @@ proptest::proptest! {
         max_head in 0usize..80,
         max_fields in 0usize..4,
     ) {
-        // Fed whole, a stream moves in runs between CR and LF; fed a byte at a time, every byte
-        // goes through the rules for one byte, the size limit at each.
+        // Fed whole, a head is checked in place when it is all there, else moves in runs
+        // between CR and LF; fed a byte at a time, every byte goes through the rules for one
+        // byte, the size limit at each.
         let stream: Vec<u8> = pieces.iter().flat_map(|&i| PIECES[i].bytes()).collect();
         let limits = GuardLimits { max_head, max_fields };
         let whole = RequestGuard::new(limits).feed(&stream);

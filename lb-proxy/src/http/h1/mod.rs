@@ -34,7 +34,7 @@ use super::body_decoder::{BodySource, Framing};
 use super::fields::Fields;
 use super::guard::Violation;
 use super::io::ClientIo;
-use super::proxy::Client;
+use super::proxy::{Client, ClientProtocol};
 use super::reply::{empty_body, refusal_bytes};
 use super::tunnel::{self, TunnelEnd};
 use super::{BoxError, ProxyBody};
@@ -121,12 +121,17 @@ where
         };
         let (response, tunnel) = if framing == Framing::Empty {
             client
-                .handle(Request::from_parts(parts, empty_body()))
+                .handle(
+                    Request::from_parts(parts, empty_body()),
+                    ClientProtocol::Http1,
+                )
                 .await
         } else {
             let home: Home<S> = Arc::new(Mutex::new(None));
             let body = RequestBody::new(conn, framing, expects_continue, Arc::clone(&home));
-            let answer = client.handle(Request::from_parts(parts, body)).await;
+            let answer = client
+                .handle(Request::from_parts(parts, body), ClientProtocol::Http1)
+                .await;
             let back = home.lock().unwrap_or_else(|p| p.into_inner()).take();
             let Some((back, whole)) = back else {
                 unreachable!("a request body gives its connection back when it is dropped");

@@ -10,9 +10,10 @@
 use std::mem::MaybeUninit;
 
 use bytes::BytesMut;
-use http::{Method, Request, Uri, Version, header, request};
+use http::{Method, Request, Uri, Version, request};
 
 use crate::http::body_decoder::Framing;
+use crate::http::field_value::{decimal, lists, trim};
 use crate::http::fields::{self, Fields};
 use lb_core::model::HeadLimits;
 
@@ -59,13 +60,14 @@ pub(crate) fn parse(buffer: &mut BytesMut, noted: &mut Fields) -> Result<Option<
     let target = request.path.unwrap_or_default();
     let target_at = (target.as_ptr() as usize - base, target.len());
     let mut scan = Scan::default();
-    fields::note(request.headers, base, noted, |name, value| {
-        scan.field(name, value);
-    })?;
+    for field in request.headers.iter() {
+        scan.field(field.name.as_bytes(), field.value);
+    }
+    fields::note(request.headers, base, noted, |_| true)?;
     let head = buffer.split_to(length).freeze();
     let uri = Uri::from_maybe_shared(head.slice(target_at.0..target_at.0 + target_at.1))
         .map_err(|error| error.to_string())?;
-    let headers = fields::header_map(&head, noted, ROOM_ADDED, |_| true)?;
+    let headers = fields::header_map(&head, noted, ROOM_ADDED)?;
     let (mut parts, ()) = Request::new(()).into_parts();
     parts.method = method;
     parts.uri = uri;
@@ -106,21 +108,19 @@ impl Default for Scan {
 impl Scan {
     /// Takes in one field. The guard has checked the framing fields: a `Transfer-Encoding`
     /// ends in `chunked` and comes without `Content-Length`, which is one valid number.
-    fn field(&mut self, name: &header::HeaderName, value: &[u8]) {
-        let text = || std::str::from_utf8(value).unwrap_or_default();
-        if name == header::TRANSFER_ENCODING {
+    fn field(&mut self, name: &[u8], value: &[u8]) {
+        let is = |wanted: &[u8]| name.eq_ignore_ascii_case(wanted);
+        if is(b"transfer-encoding") {
             self.framing = Framing::Chunked;
-        } else if name == header::CONTENT_LENGTH {
-            if let Ok(length @ 1..) = text().trim().parse::<u64>() {
+        } else if is(b"content-length") {
+            if let Some(length @ 1..) = decimal(trim(value)) {
                 self.framing = Framing::Length(length);
             }
-        } else if name == header::CONNECTION {
-            for token in text().split(',').map(str::trim) {
-                self.close |= token.eq_ignore_ascii_case("close");
-                self.keep_alive |= token.eq_ignore_ascii_case("keep-alive");
-            }
-        } else if name == header::EXPECT {
-            self.expects_continue |= text().trim().eq_ignore_ascii_case("100-continue");
+        } else if is(b"connection") {
+            self.close |= lists(value, b"close");
+            self.keep_alive |= lists(value, b"keep-alive");
+        } else if is(b"expect") {
+            self.expects_continue |= trim(value).eq_ignore_ascii_case(b"100-continue");
         }
     }
 }

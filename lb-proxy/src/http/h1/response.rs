@@ -1,5 +1,6 @@
 //! The head of a response as written to an HTTP/1.1 client, and how its body goes: the status
-//! line (always `HTTP/1.1`), the fields as the proxy made them, `Date` when the response has
+//! line (always `HTTP/1.1`), the server's field lines when they pass unchanged
+//! ([`FieldLines`]), the fields as the proxy made them, `Date` when the response has
 //! none, and the framing: none after a HEAD request or for 1xx, 204 and 304; the response's
 //! own `Content-Length`; else a length the body knows; else `chunked` for an HTTP/1.1 client
 //! and until the close for an HTTP/1.0 one. The connection stays open if the client wants it,
@@ -15,7 +16,8 @@ use http::{StatusCode, Version, header, response};
 use hyper::body::Body;
 
 use crate::http::body_decoder::Framing;
-use crate::http::fields;
+use crate::http::field_value::{decimal, trim};
+use crate::http::fields::{self, FieldLines};
 
 /// What the client asked, as far as the response is concerned.
 #[derive(Debug, Clone, Copy)]
@@ -50,8 +52,12 @@ pub(crate) fn encode(
     out.put_u8(b' ');
     out.put_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
     out.put_slice(b"\r\n");
+    let lines = parts.extensions.get::<FieldLines>();
+    if let Some(lines) = lines {
+        out.put_slice(&lines.bytes);
+    }
     fields::write(&parts.headers, out);
-    if !parts.headers.contains_key(header::DATE) {
+    if !parts.headers.contains_key(header::DATE) && !lines.is_some_and(|lines| lines.date) {
         out.put_slice(b"date: ");
         with_date(|date| out.put_slice(date));
         out.put_slice(b"\r\n");
@@ -62,7 +68,7 @@ pub(crate) fn encode(
         || status == StatusCode::NOT_MODIFIED
     {
         Framing::Empty
-    } else if let Some(length) = declared_length(parts) {
+    } else if let Some(length) = declared_length(parts).or(lines.and_then(|lines| lines.length)) {
         Framing::Length(length)
     } else if let Some(length) = body.size_hint().exact() {
         out.put_slice(b"content-length: ");
@@ -102,14 +108,8 @@ pub(crate) fn encode(
 
 /// The response's own `Content-Length`, when it has one valid value.
 fn declared_length(parts: &response::Parts) -> Option<u64> {
-    parts
-        .headers
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    let value = parts.headers.get(header::CONTENT_LENGTH)?;
+    decimal(trim(value.as_bytes()))
 }
 
 thread_local! {
@@ -197,6 +197,28 @@ mod tests {
         };
         let (text, _) = head(full(), closing);
         assert!(text.ends_with("connection: close\r\n\r\n"), "{text}");
+    }
+
+    #[test]
+    fn field_lines_pass_verbatim_before_the_fields_the_proxy_adds() {
+        let mut response = Response::builder()
+            .header("set-cookie", "lb=1")
+            .body(Full::new(Bytes::from_static(b"abc")))
+            .unwrap();
+        response.extensions_mut().insert(FieldLines {
+            bytes: Bytes::from_static(
+                b"Server: x\r\nDate: Thu, 26 Nov 2026 01:00:00 GMT\r\nContent-Length: 3\r\n",
+            ),
+            date: true,
+            length: Some(3),
+        });
+        let (text, sending) = head(response, KEPT_11);
+        assert_eq!(
+            text,
+            "HTTP/1.1 200 OK\r\nServer: x\r\nDate: Thu, 26 Nov 2026 01:00:00 GMT\r\n\
+             Content-Length: 3\r\nset-cookie: lb=1\r\n\r\n"
+        );
+        assert_eq!(sending.framing, Framing::Length(3));
     }
 
     #[test]

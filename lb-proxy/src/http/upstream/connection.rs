@@ -31,7 +31,7 @@ use tokio::time::Sleep;
 use tokio_util::io::poll_read_buf;
 
 use super::request::{CHUNK_END, LAST_CHUNK, Upload, chunk_start, encode};
-use super::response::{self, Fields, Head};
+use super::response::{self, FieldForm, Fields, Head, Reading};
 use crate::forward::IdleClock;
 use crate::http::ProxyBody;
 use crate::http::body_decoder::BodySource;
@@ -112,9 +112,13 @@ impl Connection {
     pub(crate) async fn send(
         mut self,
         request: Request<ProxyBody>,
+        form: FieldForm,
     ) -> Result<(Head, Connection, bool), Failure> {
         let (parts, body) = request.into_parts();
-        let head_request = parts.method == Method::HEAD;
+        let reading = Reading {
+            head_request: parts.method == Method::HEAD,
+            form,
+        };
         self.write.clear();
         let framing = encode(&parts, &body, &mut self.write);
         let mut written = false;
@@ -130,7 +134,7 @@ impl Connection {
         }
         if framing == Upload::Empty {
             self.clock.touch();
-            return match poll_fn(|cx| self.poll_head_within(cx, head_request)).await {
+            return match poll_fn(|cx| self.poll_head_within(cx, reading)).await {
                 Ok(head) => Ok((head, self, true)),
                 Err(Failure::Broken(error))
                     if self.reused && self.read.is_empty() && parts.method.is_idempotent() =>
@@ -163,7 +167,7 @@ impl Connection {
                 }
             }
             if head.is_none() {
-                match self.poll_head(cx, head_request) {
+                match self.poll_head(cx, reading) {
                     Poll::Ready(Ok(early_or_not)) => head = Some(early_or_not),
                     Poll::Ready(Err(failure)) => return Poll::Ready(Err(failure)),
                     Poll::Pending => {}
@@ -196,9 +200,9 @@ impl Connection {
     fn poll_head_within(
         &mut self,
         cx: &mut Context<'_>,
-        head_request: bool,
+        reading: Reading,
     ) -> Poll<Result<Head, Failure>> {
-        if let Poll::Ready(head) = self.poll_head(cx, head_request) {
+        if let Poll::Ready(head) = self.poll_head(cx, reading) {
             return Poll::Ready(head);
         }
         ready!(self.clock.poll_expired(self.timer.as_mut(), cx));
@@ -254,14 +258,10 @@ impl Connection {
     }
 
     /// Reads until a final response head (or a 101) has come.
-    fn poll_head(
-        &mut self,
-        cx: &mut Context<'_>,
-        head_request: bool,
-    ) -> Poll<Result<Head, Failure>> {
+    fn poll_head(&mut self, cx: &mut Context<'_>, reading: Reading) -> Poll<Result<Head, Failure>> {
         loop {
             if !self.read.is_empty() {
-                match response::parse_final(&mut self.read, head_request, &mut self.fields) {
+                match response::parse_final(&mut self.read, reading, &mut self.fields) {
                     Ok(Some(head)) => return Poll::Ready(Ok(head)),
                     Ok(None) => {}
                     Err(error) => return Poll::Ready(Err(Failure::Broken(error.to_string()))),

@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use super::body_decoder::{BodyDecoder, Step};
 use crate::connect::Dialer;
 pub(crate) use connection::{Connection, Failure};
-pub(crate) use response::Head;
+pub(crate) use response::{FieldForm, Head, Reading};
 pub(crate) use response_body::ResponseBody;
 
 /// Idle connections kept per server.
@@ -99,9 +99,14 @@ impl Upstreams {
 
 /// A server's response as lb reads it when its bytes arrive in `pieces`, one after the other:
 /// the status, the body's data and whether the body ended, or why it is refused. 1xx heads
-/// other than 101 are skipped; `head_request` tells that the request was HEAD. For the fuzz
-/// target: the outcome must not depend on how the bytes are split.
+/// other than 101 are skipped; `head_request` tells that the request was HEAD; the fields are
+/// read as an HTTP/1.1 client's response takes them. For the fuzz target: the outcome must not
+/// depend on how the bytes are split.
 pub fn read_response(pieces: &[&[u8]], head_request: bool) -> Result<(u16, Vec<u8>, bool), String> {
+    let reading = Reading {
+        head_request,
+        form: FieldForm::Lines,
+    };
     let mut read = bytes::BytesMut::new();
     let mut head = None;
     let mut data = Vec::new();
@@ -109,7 +114,7 @@ pub fn read_response(pieces: &[&[u8]], head_request: bool) -> Result<(u16, Vec<u
     for piece in pieces {
         read.extend_from_slice(piece);
         if head.is_none() {
-            head = response::parse_final(&mut read, head_request, &mut fields)
+            head = response::parse_final(&mut read, reading, &mut fields)
                 .map_err(|error| error.to_string())?
                 .map(|parsed| (parsed.parts.status, BodyDecoder::new(parsed.framing)));
         }

@@ -10,19 +10,39 @@
 
 use std::mem::MaybeUninit;
 
-use bytes::BytesMut;
-use http::header::{self, HeaderName, HeaderValue};
+use bytes::{Buf, BytesMut};
+use http::header::{self, HeaderValue};
 use http::{StatusCode, Version, response};
 
 pub(crate) use crate::http::body_decoder::Framing;
+use crate::http::field_value::{decimal, elements, trim};
 use crate::http::fields;
-pub(crate) use crate::http::fields::Fields;
+pub(crate) use crate::http::fields::{FieldLines, Fields};
 use crate::http::headers::is_hop_by_hop;
 
 /// Longest response head, in bytes.
 pub(crate) const MAX_HEAD: usize = 64 * 1024;
 /// Most fields in a response head.
 pub(crate) const MAX_FIELDS: usize = 100;
+
+/// How the fields a response head passes on are handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FieldForm {
+    /// As the response's `headers`: for rules and cookies to change, or an HTTP/2 client.
+    Map,
+    /// As the bytes of their lines ([`FieldLines`] in the response's extensions), for an
+    /// HTTP/1.1 client when nothing changes them: no map is made.
+    Lines,
+}
+
+/// What reading a response head depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reading {
+    /// The request was HEAD: the response has no body.
+    pub(crate) head_request: bool,
+    /// How the fields passed on are handed over.
+    pub(crate) form: FieldForm,
+}
 
 /// A parsed response head.
 #[derive(Debug)]
@@ -52,7 +72,7 @@ pub(crate) enum HeadError {
 
 /// What the fields of a head say about the connection and the body's framing.
 #[derive(Default)]
-struct Scan {
+struct Scan<'h> {
     /// `Transfer-Encoding` is present; whether its last coding is `chunked`.
     transfer_encoding: Option<bool>,
     /// The `Content-Length`, if any.
@@ -64,34 +84,29 @@ struct Scan {
     /// `Connection` says `keep-alive`.
     keep_alive: bool,
     /// Other fields `Connection` names: hop-by-hop too.
-    listed: Vec<HeaderName>,
+    listed: Vec<&'h [u8]>,
 }
 
-impl Scan {
+impl<'h> Scan<'h> {
     /// Takes in one field.
-    fn field(&mut self, name: &HeaderName, value: &[u8]) {
-        let text = || std::str::from_utf8(value).ok();
-        if name == header::CONNECTION {
-            for token in text().unwrap_or_default().split(',').map(str::trim) {
-                if token.eq_ignore_ascii_case("close") {
+    fn field(&mut self, name: &[u8], value: &'h [u8]) {
+        let is = |wanted: &[u8]| name.eq_ignore_ascii_case(wanted);
+        if is(b"connection") {
+            for token in elements(value) {
+                if token.eq_ignore_ascii_case(b"close") {
                     self.close = true;
-                } else if token.eq_ignore_ascii_case("keep-alive") {
+                } else if token.eq_ignore_ascii_case(b"keep-alive") {
                     self.keep_alive = true;
-                } else if let Ok(listed) = HeaderName::from_bytes(token.as_bytes()) {
-                    self.listed.push(listed);
+                } else {
+                    self.listed.push(token);
                 }
             }
-        } else if name == header::TRANSFER_ENCODING {
-            let last = text()
-                .and_then(|text| text.rsplit(',').next())
-                .map(str::trim);
-            self.transfer_encoding = Some(last.is_some_and(|c| c.eq_ignore_ascii_case("chunked")));
-        } else if name == header::CONTENT_LENGTH {
-            for item in text().unwrap_or("-").split(',').map(str::trim) {
-                let valid = !item.is_empty()
-                    && item.len() <= 18
-                    && item.bytes().all(|byte| byte.is_ascii_digit());
-                match item.parse::<u64>().ok().filter(|_| valid) {
+        } else if is(b"transfer-encoding") {
+            let last = value.rsplit(|&byte| byte == b',').next().map(trim);
+            self.transfer_encoding = Some(last.is_some_and(|c| c.eq_ignore_ascii_case(b"chunked")));
+        } else if is(b"content-length") {
+            for item in value.split(|&byte| byte == b',').map(trim) {
+                match decimal(item) {
                     Some(length) if self.length.is_none_or(|known| known == length) => {
                         self.length = Some(length);
                     }
@@ -103,12 +118,17 @@ impl Scan {
 
     /// Whether a field is passed on: not hop-by-hop, nor a `Content-Length` that a
     /// `Transfer-Encoding` overrides. After a 101, `Upgrade` is.
-    fn passes(&self, name: &HeaderName, switching: bool) -> bool {
+    fn passes(&self, name: &[u8], switching: bool) -> bool {
         if is_hop_by_hop(name) {
-            return switching && name == header::UPGRADE;
+            return switching && name.eq_ignore_ascii_case(b"upgrade");
         }
-        let overridden = self.transfer_encoding.is_some() && name == header::CONTENT_LENGTH;
-        !overridden && !self.listed.contains(name)
+        let overridden =
+            self.transfer_encoding.is_some() && name.eq_ignore_ascii_case(b"content-length");
+        !overridden
+            && !self
+                .listed
+                .iter()
+                .any(|listed| listed.eq_ignore_ascii_case(name))
     }
 
     /// The framing of the body after the head (RFC 9112 section 6.3).
@@ -139,12 +159,11 @@ impl Scan {
 }
 
 /// Parses the head at the start of `buffer`, removing its bytes: `Ok(None)` while it is not
-/// whole yet. `head_request` tells that the request was HEAD (whose response has no body);
-/// `noted` is room to work in. Hop-by-hop fields are left out (RFC 9110 section 7.6.1; after
-/// a 101 the upgrade is kept, with `Connection: upgrade`).
+/// whole yet; `noted` is room to work in. Hop-by-hop fields are left out (RFC 9110 section
+/// 7.6.1; after a 101 the upgrade is kept, with `Connection: upgrade`).
 pub(crate) fn parse(
     buffer: &mut BytesMut,
-    head_request: bool,
+    reading: Reading,
     noted: &mut Fields,
 ) -> Result<Option<Head>, HeadError> {
     let mut room = [const { MaybeUninit::uninit() }; MAX_FIELDS];
@@ -175,29 +194,35 @@ pub(crate) fn parse(
         .and_then(|code| StatusCode::from_u16(code).ok())
         .ok_or_else(|| HeadError::Malformed("invalid status code".into()))?;
     let mut scan = Scan::default();
-    fields::note(
-        response.headers,
-        buffer.as_ptr() as usize,
-        noted,
-        |name, value| {
-            scan.field(name, value);
-        },
-    )
-    .map_err(HeadError::Malformed)?;
-    let framing = scan.framing(status, head_request)?;
-    let switching = status == StatusCode::SWITCHING_PROTOCOLS;
-    let head = buffer.split_to(length).freeze();
-    let mut headers = fields::header_map(&head, noted, 1, |name| scan.passes(name, switching))
-        .map_err(HeadError::Malformed)?;
-    if switching {
-        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    for field in response.headers.iter() {
+        scan.field(field.name.as_bytes(), field.value);
     }
+    let framing = scan.framing(status, reading.head_request)?;
+    let switching = status == StatusCode::SWITCHING_PROTOCOLS;
     // After a 101 the connection speaks another protocol.
     let keep_alive = framing != Framing::UntilClose && !switching && scan.persistent(version);
     let (mut parts, ()) = http::Response::new(()).into_parts();
+    let passes = |name: &[u8]| scan.passes(name, switching);
+    match reading.form {
+        FieldForm::Lines => {
+            let head = &buffer[..length];
+            let lines = FieldLines::copy(response.headers, head, passes, scan.length);
+            parts.extensions.insert(lines);
+            buffer.advance(length);
+        }
+        FieldForm::Map => {
+            let base = buffer.as_ptr() as usize;
+            fields::note(response.headers, base, noted, passes).map_err(HeadError::Malformed)?;
+            let head = buffer.split_to(length).freeze();
+            parts.headers = fields::header_map(&head, noted, 1).map_err(HeadError::Malformed)?;
+        }
+    }
+    if switching {
+        let upgrade = HeaderValue::from_static("upgrade");
+        parts.headers.insert(header::CONNECTION, upgrade);
+    }
     parts.status = status;
     parts.version = version;
-    parts.headers = headers;
     Ok(Some(Head {
         parts,
         framing,
@@ -209,11 +234,11 @@ pub(crate) fn parse(
 /// is whole.
 pub(crate) fn parse_final(
     buffer: &mut BytesMut,
-    head_request: bool,
+    reading: Reading,
     noted: &mut Fields,
 ) -> Result<Option<Head>, HeadError> {
     loop {
-        match parse(buffer, head_request, noted)? {
+        match parse(buffer, reading, noted)? {
             Some(head)
                 if head.parts.status.is_informational()
                     && head.parts.status != StatusCode::SWITCHING_PROTOCOLS => {}
@@ -226,12 +251,107 @@ pub(crate) fn parse_final(
 #[cfg(test)]
 fn parse_all(bytes: &[u8], head_request: bool) -> Result<Option<(Head, bytes::Bytes)>, HeadError> {
     let mut buffer = BytesMut::from(bytes);
-    Ok(parse(&mut buffer, head_request, &mut Fields::new())?.map(|head| (head, buffer.freeze())))
+    let reading = Reading {
+        head_request,
+        form: FieldForm::Map,
+    };
+    Ok(parse(&mut buffer, reading, &mut Fields::new())?.map(|head| (head, buffer.freeze())))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Fields as (lower-case name, value) pairs.
+    type Pairs = Vec<(String, String)>;
+
+    /// The passed fields of `text` in each form, as sorted pairs; checks what the lines say
+    /// about `Date`, `Content-Length`, framing and keep-alive against what the map says.
+    fn both_forms(text: &[u8]) -> Option<(Pairs, Pairs)> {
+        let read = |form| {
+            let mut buffer = BytesMut::from(text);
+            let reading = Reading {
+                head_request: false,
+                form,
+            };
+            parse(&mut buffer, reading, &mut Fields::new())
+                .ok()
+                .flatten()
+        };
+        let (map, lines) = (read(FieldForm::Map)?, read(FieldForm::Lines)?);
+        let mut from_map: Pairs = map
+            .parts
+            .headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+            .collect();
+        let kept = lines.parts.extensions.get::<FieldLines>().unwrap();
+        let mut from_lines: Vec<(String, String)> =
+            std::str::from_utf8(&kept.bytes)
+                .unwrap()
+                .split_terminator("\r\n")
+                .map(|line| {
+                    let (name, value) = line.split_once(':').unwrap();
+                    let value = value.trim_matches([' ', '\t']);
+                    (name.to_ascii_lowercase(), value.to_owned())
+                })
+                .chain(
+                    lines.parts.headers.iter().map(|(name, value)| {
+                        (name.to_string(), value.to_str().unwrap().to_owned())
+                    }),
+                )
+                .collect();
+        let map_length = map
+            .parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| decimal(value.as_bytes()));
+        assert_eq!(kept.length, map_length);
+        assert_eq!(kept.date, map.parts.headers.contains_key(header::DATE));
+        assert_eq!(
+            (lines.framing, lines.keep_alive),
+            (map.framing, map.keep_alive)
+        );
+        from_map.sort();
+        from_lines.sort();
+        Some((from_map, from_lines))
+    }
+
+    /// Field lines that decide what is passed on.
+    const FIELDS: [&str; 17] = [
+        "Connection: Date, Content-Length",
+        "X-Empty:",
+        "X-Blank: \t ",
+        "X-Padded:\t a b  ",
+        "x-secret:1",
+        "Connection: keep-alive, X-Secret",
+        "Connection: close",
+        "X-Secret: 1",
+        "Keep-Alive: timeout=5",
+        "Upgrade: websocket",
+        "Transfer-Encoding: chunked",
+        "Content-Length: 3",
+        "Date: Thu, 26 Nov 2026 01:00:00 GMT",
+        "Server: nginx",
+        "X-Kept: a",
+        "X-Kept: b",
+        "SET-COOKIE: s=1",
+    ];
+
+    proptest! {
+        #[test]
+        fn both_forms_pass_the_same_fields(
+            status in prop::sample::select(vec!["101 Switching Protocols", "200 OK", "304 Not Modified"]),
+            fields in prop::collection::vec(0..FIELDS.len(), 0..8),
+        ) {
+            let lines: String = fields.iter().map(|&i| format!("{}\r\n", FIELDS[i])).collect();
+            let text = format!("HTTP/1.1 {status}\r\n{lines}\r\n");
+            if let Some((map, lines)) = both_forms(text.as_bytes()) {
+                prop_assert_eq!(map, lines);
+            }
+        }
+    }
 
     fn head(bytes: &str) -> Head {
         parse_all(bytes.as_bytes(), false).unwrap().unwrap().0
