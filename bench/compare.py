@@ -5,7 +5,8 @@ Starts two nginx backends, an iperf3 server, and each proxy on loopback with equ
 settings (same timeouts, one worker/thread each, no access log). The proxy under test is pinned to core 0;
 the load generator and the backends run on core 1. Measurements are interleaved
 (lb, haproxy, nginx, direct) round by round so that drift cancels, and every run is bounded
-in time. Prints a table with lb/HAProxy ratios and writes JSON.
+in time. Prints a table of medians over the rounds, with lb's ratios to the others taken round
+by round (the median of lb's figure over the other's in the same round), and writes JSON.
 
 `tls_new` measures new TLS connections per second: every proxy terminates TLS with the same
 self-signed ECDSA P-256 certificate (made per run), TLS 1.2/1.3 with the same suites and groups,
@@ -511,7 +512,26 @@ def summarize(results):
             if runs:
                 keys = [k for k in runs[0] if isinstance(runs[0][k], (int, float))]
                 summary[test][name] = {k: statistics.median(r[k] for r in runs) for k in keys}
+        summary[test]["paired"] = paired_ratios(by_name)
     return summary
+
+
+def paired_ratios(by_name):
+    """lb's figure over each other target's in the same round, median over the rounds: runs
+    next to each other in time share the machine's state, so a slow spell on a shared host
+    moves both sides of a ratio."""
+    lb_runs = by_name.get("lb", [])
+    paired = {}
+    for other, runs in by_name.items():
+        if other == "lb" or len(runs) != len(lb_runs):
+            continue
+        keys = [k for k in runs[0] if isinstance(runs[0][k], (int, float))] if runs else []
+        paired[other] = {
+            k: statistics.median(mine[k] / theirs[k] for mine, theirs in zip(lb_runs, runs))
+            for k in keys
+            if all(isinstance(mine.get(k), (int, float)) and theirs.get(k) for mine, theirs in zip(lb_runs, runs))
+        }
+    return paired
 
 
 METRICS = [
@@ -552,8 +572,12 @@ def print_table(summary):
         cells = [row.get(n, {}).get(key) for n in names]
         ratios = []
         for other in against:
+            paired = row.get("paired", {}).get(other, {}).get(key)
             lb, base = cells[0], cells[names.index(other)]
-            ratios.append(f"{lb / base:.2f}" if lb is not None and base else "n/a")
+            if paired is not None:
+                ratios.append(f"{paired:.2f}")
+            else:
+                ratios.append(f"{lb / base:.2f}" if lb is not None and base else "n/a")
         print(f"{label:30}" + "".join(f"{c:>12.2f}" if c is not None else f"{'n/a':>12}" for c in cells)
               + "".join(f"{r:>12}" for r in ratios))
     for name, handshake in summary.get("tls_negotiated", {}).items():

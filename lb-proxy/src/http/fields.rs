@@ -7,8 +7,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// The fields of a response head kept as the bytes of their lines, for an HTTP/1.1 client
-/// when nothing is to change in them: carried in the response's extensions, the response's
-/// `headers` holding only the fields the proxy adds.
+/// when nothing is to change in them: carried beside the response, whose `headers` then hold
+/// only the fields the proxy adds.
 #[derive(Debug, Clone)]
 pub(crate) struct FieldLines {
     /// The field lines, each ending in CRLF.

@@ -181,7 +181,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut client: TcpStream, mut peer: 
         let proxy = Arc::clone(&h2_proxy);
         let open = requests.open();
         async move {
-            let (response, _) = proxy.handle(request, ClientProtocol::Http2).await;
+            let response = proxy.handle(request, ClientProtocol::Http2).await.response;
             proxy.counters().count_response(response.status().as_u16());
             Ok::<_, Infallible>(response.map(|body| CountedBody::new(body, open)))
         }

@@ -25,6 +25,7 @@ use tracing::warn;
 
 use super::access::HttpAccess;
 use super::body::Relay;
+use super::fields::FieldLines;
 use super::forwarded::{Forwarding, Hop};
 use super::headers::{is_upgrade, strip_hop_by_hop};
 use super::reply::{empty_body, status_response};
@@ -42,6 +43,28 @@ pub(crate) enum ClientProtocol {
     Http1,
     /// HTTP/2, served by hyper.
     Http2,
+}
+
+/// What the client gets for a request.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    /// The response; with `lines`, its `headers` hold only the fields the proxy adds.
+    pub(crate) response: Response<ProxyBody>,
+    /// The server's field lines, passed on as they came ([`FieldForm::Lines`]).
+    pub(crate) lines: Option<FieldLines>,
+    /// The server side of the tunnel to join once a 101 has been passed on.
+    pub(crate) tunnel: Option<ServerSide>,
+}
+
+impl From<Response<ProxyBody>> for Answer {
+    /// A response made by the proxy.
+    fn from(response: Response<ProxyBody>) -> Self {
+        Answer {
+            response,
+            lines: None,
+            tunnel: None,
+        }
+    }
 }
 
 /// One client connection's view of its VIP.
@@ -85,14 +108,14 @@ impl Client {
         &self.shared.counters
     }
 
-    /// Forwards `request` and answers with the response the client gets, and with the server
-    /// side of the tunnel to join when the client asked for an upgrade and the server
+    /// Forwards `request` and answers with what the client gets: the response, and the
+    /// server side of the tunnel to join when the client asked for an upgrade and the server
     /// switched (the caller passes the 101 on, then joins the tunnel).
     pub(crate) async fn handle<B>(
         &self,
         mut request: Request<B>,
         protocol: ClientProtocol,
-    ) -> (Response<ProxyBody>, Option<ServerSide>)
+    ) -> Answer
     where
         B: Body<Data = Bytes> + Unpin + Send + 'static,
         B::Error: Into<BoxError>,
@@ -111,7 +134,7 @@ impl Client {
         }
         if let Some(redirect) = rules.redirect(request.uri(), request.headers()) {
             access.answered(None, redirect.status());
-            return (redirect, None);
+            return redirect.into();
         }
         let upgrade = is_upgrade(request.headers());
         let (mut parts, body) = request.into_parts();
@@ -151,7 +174,8 @@ impl Client {
             };
             tried = true;
             let failure = match self.exchange(&target, request, form).await {
-                Ok((head, connection, whole)) => {
+                Ok((mut head, connection, whole)) => {
+                    let lines = head.lines.take();
                     let open = selection.connected(&target);
                     Counters::bump(&self.shared.counters.established);
                     let status = head.parts.status;
@@ -180,7 +204,11 @@ impl Client {
                         let close = HeaderValue::from_static("close");
                         response.headers_mut().insert(header::CONNECTION, close);
                     }
-                    return (response, tunnel);
+                    return Answer {
+                        response,
+                        lines,
+                        tunnel,
+                    };
                 }
                 Err(Failure::NotSent(back, error)) => {
                     request = *back;
@@ -203,7 +231,7 @@ impl Client {
                 Failure::NotSent(..) => unreachable!("retried above"),
             };
             access.answered(Some(&target), status);
-            return (status_response(status), None);
+            return status_response(status).into();
         }
         Counters::bump(&self.shared.counters.no_server);
         let status = if tried {
@@ -214,7 +242,7 @@ impl Client {
             StatusCode::SERVICE_UNAVAILABLE
         };
         access.answered(None, status);
-        (status_response(status), None)
+        status_response(status).into()
     }
 
     /// Sends `request` to `target` on a kept-alive connection, else on a new one.
@@ -265,6 +293,7 @@ impl Client {
             parts,
             framing,
             keep_alive,
+            ..
         } = head;
         let body = ResponseBody::new(
             connection,

@@ -119,7 +119,7 @@ where
             version: parts.version,
             keep_alive,
         };
-        let (response, tunnel) = if framing == Framing::Empty {
+        let answer = if framing == Framing::Empty {
             client
                 .handle(
                     Request::from_parts(parts, empty_body()),
@@ -140,12 +140,14 @@ where
             asked.keep_alive &= whole;
             answer
         };
-        client.counters().count_response(response.status().as_u16());
-        let (parts, body) = response.into_parts();
+        client
+            .counters()
+            .count_response(answer.response.status().as_u16());
+        let (parts, body) = answer.response.into_parts();
         out.clear();
-        let sending = response::encode(&parts, &body, asked, &mut out);
+        let sending = response::encode(&parts, answer.lines.as_ref(), &body, asked, &mut out);
         write_response(&mut conn.io, &mut out, body, sending.framing).await?;
-        if let Some(server) = tunnel {
+        if let Some(server) = answer.tunnel {
             tunnel::join(conn.io.into_stream().into_end(), conn.read, server).await;
             return Ok(());
         }

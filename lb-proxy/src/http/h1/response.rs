@@ -39,9 +39,11 @@ pub(crate) struct Sending {
     pub(crate) keep_alive: bool,
 }
 
-/// Writes the head of `parts` (whose body is `body`), answering `asked`, into `out`.
+/// Writes the head of `parts` (with the server's `lines`, if any, before its fields; whose
+/// body is `body`), answering `asked`, into `out`.
 pub(crate) fn encode(
     parts: &response::Parts,
+    lines: Option<&FieldLines>,
     body: &impl Body,
     asked: Asked,
     out: &mut BytesMut,
@@ -52,7 +54,6 @@ pub(crate) fn encode(
     out.put_u8(b' ');
     out.put_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
     out.put_slice(b"\r\n");
-    let lines = parts.extensions.get::<FieldLines>();
     if let Some(lines) = lines {
         out.put_slice(&lines.bytes);
     }
@@ -145,9 +146,17 @@ mod tests {
     use crate::http::body_decoder::UnsizedBody;
 
     fn head(response: Response<impl Body>, asked: Asked) -> (String, Sending) {
+        with_lines(response, None, asked)
+    }
+
+    fn with_lines(
+        response: Response<impl Body>,
+        lines: Option<&FieldLines>,
+        asked: Asked,
+    ) -> (String, Sending) {
         let (parts, body) = response.into_parts();
         let mut out = BytesMut::new();
-        let sending = encode(&parts, &body, asked, &mut out);
+        let sending = encode(&parts, lines, &body, asked, &mut out);
         (String::from_utf8(out.to_vec()).unwrap(), sending)
     }
 
@@ -201,18 +210,18 @@ mod tests {
 
     #[test]
     fn field_lines_pass_verbatim_before_the_fields_the_proxy_adds() {
-        let mut response = Response::builder()
+        let response = Response::builder()
             .header("set-cookie", "lb=1")
             .body(Full::new(Bytes::from_static(b"abc")))
             .unwrap();
-        response.extensions_mut().insert(FieldLines {
+        let lines = FieldLines {
             bytes: Bytes::from_static(
                 b"Server: x\r\nDate: Thu, 26 Nov 2026 01:00:00 GMT\r\nContent-Length: 3\r\n",
             ),
             date: true,
             length: Some(3),
-        });
-        let (text, sending) = head(response, KEPT_11);
+        };
+        let (text, sending) = with_lines(response, Some(&lines), KEPT_11);
         assert_eq!(
             text,
             "HTTP/1.1 200 OK\r\nServer: x\r\nDate: Thu, 26 Nov 2026 01:00:00 GMT\r\n\

@@ -30,8 +30,8 @@ pub(crate) const MAX_FIELDS: usize = 100;
 pub(crate) enum FieldForm {
     /// As the response's `headers`: for rules and cookies to change, or an HTTP/2 client.
     Map,
-    /// As the bytes of their lines ([`FieldLines`] in the response's extensions), for an
-    /// HTTP/1.1 client when nothing changes them: no map is made.
+    /// As the bytes of their lines ([`FieldLines`]), for an HTTP/1.1 client when nothing
+    /// changes them: no map is made.
     Lines,
 }
 
@@ -54,6 +54,9 @@ pub(crate) struct Head {
     pub(crate) framing: Framing,
     /// Whether the connection can carry another request once the body has ended.
     pub(crate) keep_alive: bool,
+    /// The fields passed on as the server's lines, when read in [`FieldForm::Lines`] (the
+    /// `headers` of `parts` then hold only `Connection: upgrade` after a 101).
+    pub(crate) lines: Option<FieldLines>,
 }
 
 /// Why a response head is refused.
@@ -203,20 +206,21 @@ pub(crate) fn parse(
     let keep_alive = framing != Framing::UntilClose && !switching && scan.persistent(version);
     let (mut parts, ()) = http::Response::new(()).into_parts();
     let passes = |name: &[u8]| scan.passes(name, switching);
-    match reading.form {
+    let lines = match reading.form {
         FieldForm::Lines => {
             let head = &buffer[..length];
             let lines = FieldLines::copy(response.headers, head, passes, scan.length);
-            parts.extensions.insert(lines);
             buffer.advance(length);
+            Some(lines)
         }
         FieldForm::Map => {
             let base = buffer.as_ptr() as usize;
             fields::note(response.headers, base, noted, passes).map_err(HeadError::Malformed)?;
             let head = buffer.split_to(length).freeze();
             parts.headers = fields::header_map(&head, noted, 1).map_err(HeadError::Malformed)?;
+            None
         }
-    }
+    };
     if switching {
         let upgrade = HeaderValue::from_static("upgrade");
         parts.headers.insert(header::CONNECTION, upgrade);
@@ -227,6 +231,7 @@ pub(crate) fn parse(
         parts,
         framing,
         keep_alive,
+        lines,
     }))
 }
 
@@ -286,7 +291,7 @@ mod tests {
             .iter()
             .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
             .collect();
-        let kept = lines.parts.extensions.get::<FieldLines>().unwrap();
+        let kept = lines.lines.as_ref().unwrap();
         let mut from_lines: Vec<(String, String)> =
             std::str::from_utf8(&kept.bytes)
                 .unwrap()
