@@ -16,7 +16,7 @@ runs with a small preloaded shim (built per run with cc) that drops the session 
 handshake: every connection is a full handshake, whatever the proxy's session cache or tickets.
 
     bench/run                 # installs what is missing, builds lb --release, runs this
-    bench/compare.py --lb target/release/lb --rounds 2 --seconds 5 --json bench/latest.json
+    bench/compare.py --lb target/release/lb --rounds 3 --seconds 5 --json bench/latest.json
     bench/compare.py --lb new/lb --baseline old/lb --tests tcp_keepalive,tcp_bulk   # A/B two builds
 """
 
@@ -368,7 +368,7 @@ def idle_memory(pid, port, count):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lb", default="target/release/lb", help="the lb binary")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5, help="length of each wrk/iperf3 run")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--idle", type=int, default=5000, help="idle connections for memory")
@@ -543,6 +543,8 @@ METRICS = [
     ("http_keepalive", "sleeps_per_1k_req", "  proxy sleeps per 1k req", False),
     ("http_keepalive", "load_core_busy_pct", "HTTP keep-alive load core %", False),
     ("http_close", "rps", "HTTP close req/s", True),
+    ("http_close", "p99_ms", "HTTP close p99 ms", False),
+    ("http_close", "cpu_us_per_req", "HTTP close CPU us/req", False),
     ("tcp_keepalive", "rps", "TCP mode req/s", True),
     ("tcp_keepalive", "p99_ms", "TCP mode p99 ms", False),
     ("tcp_keepalive", "cpu_us_per_req", "TCP mode CPU us/req", False),
