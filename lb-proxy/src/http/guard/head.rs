@@ -44,9 +44,12 @@ struct Fields<'h> {
 /// Checks `head` (request line, fields and the empty line) against at most `max_fields`.
 pub(crate) fn check(head: &[u8], max_fields: usize) -> Result<Framing, Violation> {
     let bad = |reason| Err(Violation::Malformed(reason));
-    let mut lines = head
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut start = 0;
+    let mut lines = memchr::memchr_iter(b'\n', head).map(|end| {
+        let line = &head[start..end];
+        start = end + 1;
+        line.strip_suffix(b"\r").unwrap_or(line)
+    });
     let http10 = request_line(lines.next().unwrap_or_default())?;
     let mut fields = Fields::default();
     for line in lines.take_while(|line| !line.is_empty()) {
@@ -113,7 +116,7 @@ fn request_line(line: &[u8]) -> Result<bool, Violation> {
         || (target == b"*" && method == b"OPTIONS")
         || starts_with_ignore_case(target, b"http://")
         || starts_with_ignore_case(target, b"https://");
-    if !form_ok || !target.iter().all(|&b| (0x21..0x7f).contains(&b)) {
+    if !form_ok || !all_of(target, |byte| (0x21..0x7f).contains(&byte)) {
         return bad("invalid request target");
     }
     match version {
@@ -129,14 +132,14 @@ fn field<'h>(line: &'h [u8], fields: &mut Fields<'h>) -> Result<(), Violation> {
     if line.starts_with(b" ") || line.starts_with(b"\t") {
         return bad("obs-fold");
     }
-    let Some(colon) = line.iter().position(|&b| b == b':') else {
+    let Some(colon) = memchr::memchr(b':', line) else {
         return bad("field without a colon");
     };
     let (name, value) = (&line[..colon], trim(&line[colon + 1..]));
     if !is_token(name) {
         return bad("invalid field name (or whitespace before the colon)");
     }
-    if !value.iter().all(|&b| is_text(b)) {
+    if !all_of(value, is_text) {
         return bad("control character in a field value");
     }
     fields.count += 1;
@@ -183,9 +186,15 @@ const fn alphanumerics_and(others: &[u8]) -> [bool; 256] {
     set
 }
 
+/// Whether every byte of `bytes` is `allowed`, all looked at without an early exit so that
+/// the loop is vectorised (values such as tokens run to hundreds of bytes).
+fn all_of(bytes: &[u8], allowed: impl Fn(u8) -> bool) -> bool {
+    bytes.iter().fold(true, |all, &byte| all & allowed(byte))
+}
+
 /// Whether `bytes` is not empty and all its bytes are in `set`.
 fn all_in(bytes: &[u8], set: &[bool; 256]) -> bool {
-    !bytes.is_empty() && bytes.iter().all(|&byte| set[usize::from(byte)])
+    !bytes.is_empty() && all_of(bytes, |byte| set[usize::from(byte)])
 }
 
 /// An RFC 9110 token.

@@ -155,10 +155,7 @@ impl RequestGuard {
         let mut at = 0;
         while at < bytes.len() {
             let rest = &bytes[at..];
-            let run = rest
-                .iter()
-                .position(|&byte| byte == b'\r' || byte == b'\n')
-                .unwrap_or(rest.len());
+            let run = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len());
             if run > 1 {
                 if self.head.last() == Some(&b'\r') {
                     return Err(self.refuse(Violation::Malformed("bare CR")));
@@ -191,10 +188,7 @@ impl RequestGuard {
         let window = &bytes[..bytes.len().min(self.limits.max_head)];
         let mut line = 0;
         loop {
-            let end = line
-                + window[line..]
-                    .iter()
-                    .position(|&byte| byte == b'\r' || byte == b'\n')?;
+            let end = line + memchr::memchr2(b'\r', b'\n', &window[line..])?;
             if window[end] != b'\r' || window.get(end + 1) != Some(&b'\n') {
                 return None;
             }
