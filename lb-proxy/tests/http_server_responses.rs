@@ -1,7 +1,8 @@
 //! What lb's HTTP/1.1 client makes of what servers answer, against a scripted server on
-//! loopback: chunked bodies decoded and the connection reused, interim 1xx responses skipped,
-//! ambiguous lengths refused with 502, and a kept-alive connection that the server closed
-//! costing the client nothing.
+//! loopback: field lines passed on as the server wrote them (less the hop-by-hop ones), chunked
+//! bodies decoded and the connection reused, interim 1xx responses skipped, ambiguous lengths
+//! refused with 502, and a kept-alive connection that the server closed costing the client
+//! nothing.
 
 mod http_support;
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http_support::{get, http_vip, raw, read_head};
+use lb_core::model::HeaderRule;
 use lb_proxy::Service;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
@@ -111,6 +113,49 @@ async fn chunked_responses_are_decoded_and_their_connection_reused() {
     let old = raw(address, b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").await;
     assert!(old.ends_with("\r\n\r\nhello world"), "{old:?}");
     assert_eq!(server.accepted(), 1, "one kept-alive server connection");
+    service.stop().await;
+}
+
+#[tokio::test]
+async fn field_lines_pass_as_the_server_wrote_them_less_the_hop_by_hop_ones() {
+    let server = Scripted::start(
+        "HTTP/1.1 200 OK\r\nServer: scripted\r\nConnection: keep-alive, X-Hop\r\n\
+         X-Hop: 1\r\nKeep-Alive: timeout=5\r\nDate: Thu, 26 Nov 2026 01:00:00 GMT\r\n\
+         X-Padded:\t a b\r\nContent-Length: 2\r\n\r\nok",
+        Close::Never,
+    )
+    .await;
+    let request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let service = Service::start(http_vip(&[server.address])).unwrap();
+    let text = raw(service.local_addrs()[0], request).await;
+    assert_eq!(
+        text,
+        "HTTP/1.1 200 OK\r\nServer: scripted\r\nDate: Thu, 26 Nov 2026 01:00:00 GMT\r\n\
+         X-Padded:\t a b\r\nContent-Length: 2\r\nconnection: close\r\n\r\nok"
+    );
+    service.stop().await;
+
+    // A response rule needs the fields as a map: the same fields pass (less the one the rule
+    // deletes), names in lower case, in the map's order.
+    let mut vip = http_vip(&[server.address]);
+    vip.http.response_headers = vec![HeaderRule::Delete {
+        name: "Server".to_owned(),
+    }];
+    let service = Service::start(vip).unwrap();
+    let text = raw(service.local_addrs()[0], request).await;
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let mut lines: Vec<&str> = head.split("\r\n").collect();
+    assert_eq!((lines.remove(0), body), ("HTTP/1.1 200 OK", "ok"));
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        [
+            "connection: close",
+            "content-length: 2",
+            "date: Thu, 26 Nov 2026 01:00:00 GMT",
+            "x-padded: a b"
+        ]
+    );
     service.stop().await;
 }
 
