@@ -98,7 +98,7 @@ pub(crate) fn write(headers: &HeaderMap, out: &mut BytesMut) {
 }
 
 /// Writes one field line into `out`.
-pub(crate) fn write_line(name: &[u8], value: &[u8], out: &mut BytesMut) {
+fn write_line(name: &[u8], value: &[u8], out: &mut BytesMut) {
     out.put_slice(name);
     out.put_slice(b": ");
     out.put_slice(value);

@@ -2,8 +2,7 @@
 //!
 //! An absolute-form target's authority replaces `Host`. The request loses its hop-by-hop
 //! fields, gets the forwarding headers and, with cookie persistence, loses the persistence
-//! cookie (`indirect`); its target is sent in origin form
-//! over HTTP/1.1. Servers are tried in the selection's order (cookie, then the VIP's other
+//! cookie (`indirect`); its target is sent in origin form over HTTP/1.1. Servers are tried in the selection's order (cookie, then the VIP's other
 //! persistence, then the scheduler): a request that could not be sent at all (the connect
 //! failed or timed out, or a kept-alive connection had closed) is retried on the next server,
 //! up to `retries` times; nothing is retried once any of it was sent. Outcomes: the server's
