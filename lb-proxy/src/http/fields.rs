@@ -6,9 +6,10 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-/// The fields of a response head kept as the bytes of their lines, for an HTTP/1.1 client
-/// when nothing is to change in them: carried beside the response, whose `headers` then hold
-/// only the fields the proxy adds.
+/// The fields of a head kept as the bytes of their lines when nothing is to change in them:
+/// a server's response fields for an HTTP/1.1 client, an HTTP/1.1 client's request fields for
+/// the server. They travel beside the message, whose `headers` then hold only the fields the
+/// proxy adds.
 #[derive(Debug, Clone)]
 pub(crate) struct FieldLines {
     /// The field lines, each ending in CRLF.
@@ -20,7 +21,7 @@ pub(crate) struct FieldLines {
 }
 
 impl FieldLines {
-    /// The lines of the fields httparse found in `head` that `keep` takes, each as the server
+    /// The lines of the fields httparse found in `head` that `keep` takes, each as the peer
     /// wrote it (name, colon and value) and ended with CRLF; `length` is the head's valid
     /// `Content-Length`, if any.
     pub(crate) fn copy(

@@ -16,6 +16,18 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 
+/// Whether the field named `name` (any case) is one of the forwarding headers.
+pub(crate) fn is_forwarding(name: &[u8]) -> bool {
+    [
+        X_FORWARDED_FOR,
+        X_FORWARDED_PROTO,
+        X_FORWARDED_PORT,
+        header::FORWARDED,
+    ]
+    .iter()
+    .any(|forwarding| forwarding.as_str().as_bytes().eq_ignore_ascii_case(name))
+}
+
 /// Who connected, and where to.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Hop {

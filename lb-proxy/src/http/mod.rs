@@ -104,6 +104,9 @@ pub(crate) struct HttpVip {
     /// Neither rules nor cookie persistence change the fields of responses: for HTTP/1.1
     /// clients they pass as the bytes of their lines.
     response_fields_untouched: bool,
+    /// Neither rules nor cookie persistence read or change requests: an untrusted HTTP/1.1
+    /// client's fields pass to the server as the bytes of their lines.
+    request_fields_untouched: bool,
 }
 
 impl HttpVip {
@@ -114,6 +117,7 @@ impl HttpVip {
         HttpVip {
             guard: vip.http.head_limits.into(),
             response_fields_untouched: cookie.is_none() && !rules.change_responses(),
+            request_fields_untouched: cookie.is_none() && !rules.change_requests(),
             cookie,
             trusted_forwarders: vip.http.trusted_forwarders.clone(),
             rules,
@@ -181,7 +185,10 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut client: TcpStream, mut peer: 
         let proxy = Arc::clone(&h2_proxy);
         let open = requests.open();
         async move {
-            let response = proxy.handle(request, ClientProtocol::Http2).await.response;
+            let response = proxy
+                .handle(request, ClientProtocol::Http2, None)
+                .await
+                .response;
             proxy.counters().count_response(response.status().as_u16());
             Ok::<_, Infallible>(response.map(|body| CountedBody::new(body, open)))
         }

@@ -102,18 +102,28 @@ impl Client {
         }
     }
 
+    /// Whether this client's HTTP/1.1 request fields may pass to servers as its own lines:
+    /// nothing reads or changes them (no request rules, rewrites, redirects or cookie
+    /// persistence) and the client is not a trusted forwarder (whose forwarding headers are
+    /// kept and joined).
+    pub(crate) fn request_lines_allowed(&self) -> bool {
+        self.vip.request_fields_untouched && !self.hop.trusted
+    }
+
     /// The service's counters.
     pub(crate) fn counters(&self) -> &Counters {
         &self.shared.counters
     }
 
-    /// Forwards `request` and answers with what the client gets: the response, and the
-    /// server side of the tunnel to join when the client asked for an upgrade and the server
-    /// switched (the caller passes the 101 on, then joins the tunnel).
+    /// Forwards `request` (whose fields are `lines` when the client's lines pass as they
+    /// are) and answers with what the client gets: the response, and the server side of the
+    /// tunnel to join when the client asked for an upgrade and the server switched (the
+    /// caller passes the 101 on, then joins the tunnel).
     pub(crate) async fn handle<B>(
         &self,
         mut request: Request<B>,
         protocol: ClientProtocol,
+        lines: Option<FieldLines>,
     ) -> Answer
     where
         B: Body<Data = Bytes> + Unpin + Send + 'static,
@@ -172,7 +182,7 @@ impl Client {
                 break;
             };
             tried = true;
-            let failure = match self.exchange(&target, request, form).await {
+            let failure = match self.exchange(&target, request, lines.as_ref(), form).await {
                 Ok((mut head, connection, whole)) => {
                     let lines = head.lines.take();
                     let open = selection.connected(&target);
@@ -249,11 +259,12 @@ impl Client {
         &self,
         target: &Target,
         mut request: Request<ProxyBody>,
+        lines: Option<&FieldLines>,
         form: FieldForm,
     ) -> Result<(Head, Connection, bool), Failure> {
         let limit = self.shared.settings.timeouts.server;
         while let Some(connection) = self.vip.upstreams.take(target.address) {
-            match connection.send(request, form).await {
+            match connection.send(request, lines, form).await {
                 Err(Failure::NotSent(back, _)) => request = *back,
                 other => return other,
             }
@@ -264,7 +275,7 @@ impl Client {
                 if let Some(observer) = observer {
                     observer.succeeded(target.id);
                 }
-                connection.send(request, form).await
+                connection.send(request, lines, form).await
             }
             Err(error) => {
                 if let Some(observer) = observer {

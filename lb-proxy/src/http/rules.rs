@@ -107,6 +107,11 @@ impl Rules {
         apply(&self.request, headers);
     }
 
+    /// Whether any rule reads or changes requests: header rules, rewrites, redirects.
+    pub(crate) fn change_requests(&self) -> bool {
+        !self.request.is_empty() || !self.rewrites.is_empty() || !self.redirects.is_empty()
+    }
+
     /// Whether any rule changes response fields.
     pub(crate) fn change_responses(&self) -> bool {
         !self.response.is_empty()

@@ -86,13 +86,14 @@ where
         read: BytesMut::new(),
     };
     let mut noted = Fields::new();
+    let lines_allowed = client.request_lines_allowed();
     let mut out = BytesMut::new();
     let mut clock = IdleClock::start(request_timeout);
     let mut timer = pin!(tokio::time::sleep_until(clock.deadline()));
     loop {
         clock.touch();
         let head = poll_fn(|cx| {
-            if let Poll::Ready(head) = poll_head(&mut conn, &mut noted, cx) {
+            if let Poll::Ready(head) = poll_head(&mut conn, lines_allowed, &mut noted, cx) {
                 return Poll::Ready(Some(head));
             }
             clock.poll_expired(timer.as_mut(), cx).map(|()| None)
@@ -113,6 +114,7 @@ where
             framing,
             keep_alive,
             expects_continue,
+            lines,
         } = head;
         let mut asked = Asked {
             head_request: parts.method == Method::HEAD,
@@ -124,13 +126,18 @@ where
                 .handle(
                     Request::from_parts(parts, empty_body()),
                     ClientProtocol::Http1,
+                    lines,
                 )
                 .await
         } else {
             let home: Home<S> = Arc::new(Mutex::new(None));
             let body = RequestBody::new(conn, framing, expects_continue, Arc::clone(&home));
             let answer = client
-                .handle(Request::from_parts(parts, body), ClientProtocol::Http1)
+                .handle(
+                    Request::from_parts(parts, body),
+                    ClientProtocol::Http1,
+                    lines,
+                )
                 .await;
             let back = home.lock().unwrap_or_else(|p| p.into_inner()).take();
             let Some((back, whole)) = back else {
@@ -162,12 +169,13 @@ where
 /// `http` types refuse is an `InvalidInput` error.
 fn poll_head<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut Conn<S>,
+    lines_allowed: bool,
     noted: &mut Fields,
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<Option<Head>>> {
     loop {
         if !conn.read.is_empty() {
-            match request::parse(&mut conn.read, noted) {
+            match request::parse(&mut conn.read, lines_allowed, noted) {
                 Ok(Some(head)) => return Poll::Ready(Ok(Some(head))),
                 Ok(None) => {}
                 Err(error) => {

@@ -13,8 +13,10 @@ use bytes::BytesMut;
 use http::{Method, Request, Uri, Version, request};
 
 use crate::http::body_decoder::Framing;
-use crate::http::field_value::{decimal, lists, trim};
-use crate::http::fields::{self, Fields};
+use crate::http::field_value::{decimal, elements, trim};
+use crate::http::fields::{self, FieldLines, Fields};
+use crate::http::forwarded::is_forwarding;
+use crate::http::headers::is_hop_by_hop;
 use lb_core::model::HeadLimits;
 
 /// Room for the most fields a VIP may allow (the guard enforces the VIP's own limit).
@@ -34,11 +36,19 @@ pub(crate) struct Head {
     pub(crate) keep_alive: bool,
     /// Whether the client waits for `100 Continue` before it sends the body.
     pub(crate) expects_continue: bool,
+    /// The fields to pass on as the client's lines, when read that way (`parts` then holds
+    /// no field): not the hop-by-hop ones, nor the forwarding headers.
+    pub(crate) lines: Option<FieldLines>,
 }
 
 /// Parses the head at the start of `buffer`, removing its bytes: `Ok(None)` while it is not
-/// whole yet. `noted` is room to work in.
-pub(crate) fn parse(buffer: &mut BytesMut, noted: &mut Fields) -> Result<Option<Head>, String> {
+/// whole yet. With `lines_allowed`, the fields of a request in origin form that asks for no
+/// upgrade are kept as the client's lines, without a header map. `noted` is room to work in.
+pub(crate) fn parse(
+    buffer: &mut BytesMut,
+    lines_allowed: bool,
+    noted: &mut Fields,
+) -> Result<Option<Head>, String> {
     let mut room = [const { MaybeUninit::uninit() }; MAX_FIELDS];
     let mut request = httparse::Request::new(&mut []);
     let length = match httparse::ParserConfig::default().parse_request_with_uninit_headers(
@@ -63,52 +73,85 @@ pub(crate) fn parse(buffer: &mut BytesMut, noted: &mut Fields) -> Result<Option<
     for field in request.headers.iter() {
         scan.field(field.name.as_bytes(), field.value);
     }
-    fields::note(request.headers, base, noted, |_| true)?;
-    let head = buffer.split_to(length).freeze();
-    let uri = Uri::from_maybe_shared(head.slice(target_at.0..target_at.0 + target_at.1))
-        .map_err(|error| error.to_string())?;
-    let headers = fields::header_map(&head, noted, ROOM_ADDED)?;
-    let (mut parts, ()) = Request::new(()).into_parts();
-    parts.method = method;
-    parts.uri = uri;
-    parts.version = version;
-    parts.headers = headers;
     let keep_alive = if version == Version::HTTP_10 {
         scan.keep_alive
     } else {
         !scan.close
     };
+    let (framing, expects_continue) = (scan.framing, scan.expects_continue);
+    let lines = (lines_allowed && target.starts_with('/') && !scan.upgrade).then(|| {
+        let passes = |name: &[u8]| scan.passes(name);
+        FieldLines::copy(request.headers, &buffer[..length], passes, scan.length())
+    });
+    if lines.is_none() {
+        fields::note(request.headers, base, noted, |_| true)?;
+    }
+    let head = buffer.split_to(length).freeze();
+    let (mut parts, ()) = Request::new(()).into_parts();
+    parts.uri = Uri::from_maybe_shared(head.slice(target_at.0..target_at.0 + target_at.1))
+        .map_err(|error| error.to_string())?;
+    if lines.is_none() {
+        parts.headers = fields::header_map(&head, noted, ROOM_ADDED)?;
+    }
+    parts.method = method;
+    parts.version = version;
     Ok(Some(Head {
         parts,
-        framing: scan.framing,
+        framing,
         keep_alive,
-        expects_continue: scan.expects_continue && version == Version::HTTP_11,
+        expects_continue: expects_continue && version == Version::HTTP_11,
+        lines,
     }))
 }
 
 /// What the fields say about the body and the connection.
-struct Scan {
+struct Scan<'h> {
     framing: Framing,
     close: bool,
     keep_alive: bool,
     expects_continue: bool,
+    /// An `Upgrade` field is present.
+    upgrade: bool,
+    /// Other fields `Connection` names: hop-by-hop too.
+    listed: Vec<&'h [u8]>,
 }
 
-impl Default for Scan {
+impl Default for Scan<'_> {
     fn default() -> Self {
         Scan {
             framing: Framing::Empty,
             close: false,
             keep_alive: false,
             expects_continue: false,
+            upgrade: false,
+            listed: Vec::new(),
         }
     }
 }
 
-impl Scan {
+impl<'h> Scan<'h> {
+    /// Whether a field is passed on as a line: not hop-by-hop, nor a forwarding header (the
+    /// proxy sets its own).
+    fn passes(&self, name: &[u8]) -> bool {
+        !is_hop_by_hop(name)
+            && !is_forwarding(name)
+            && !self
+                .listed
+                .iter()
+                .any(|listed| listed.eq_ignore_ascii_case(name))
+    }
+
+    /// The body's length, when the head gives it.
+    fn length(&self) -> Option<u64> {
+        match self.framing {
+            Framing::Length(length) => Some(length),
+            _ => None,
+        }
+    }
+
     /// Takes in one field. The guard has checked the framing fields: a `Transfer-Encoding`
     /// ends in `chunked` and comes without `Content-Length`, which is one valid number.
-    fn field(&mut self, name: &[u8], value: &[u8]) {
+    fn field(&mut self, name: &[u8], value: &'h [u8]) {
         let is = |wanted: &[u8]| name.eq_ignore_ascii_case(wanted);
         if is(b"transfer-encoding") {
             self.framing = Framing::Chunked;
@@ -117,8 +160,17 @@ impl Scan {
                 self.framing = Framing::Length(length);
             }
         } else if is(b"connection") {
-            self.close |= lists(value, b"close");
-            self.keep_alive |= lists(value, b"keep-alive");
+            for token in elements(value) {
+                if token.eq_ignore_ascii_case(b"close") {
+                    self.close = true;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                    self.keep_alive = true;
+                } else {
+                    self.listed.push(token);
+                }
+            }
+        } else if is(b"upgrade") {
+            self.upgrade = true;
         } else if is(b"expect") {
             self.expects_continue |= trim(value).eq_ignore_ascii_case(b"100-continue");
         }
@@ -130,8 +182,43 @@ mod tests {
     use super::*;
 
     fn head(text: &str) -> Head {
+        read(text, false)
+    }
+
+    fn read(text: &str, lines_allowed: bool) -> Head {
         let mut buffer = BytesMut::from(text.as_bytes());
-        parse(&mut buffer, &mut Fields::new()).unwrap().unwrap()
+        parse(&mut buffer, lines_allowed, &mut Fields::new())
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn fields_pass_as_lines_less_the_hop_by_hop_and_forwarding_ones() {
+        let text = "POST /a HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Secret\r\n\
+                    X-Secret: 1\r\nTE: trailers\r\nX-Forwarded-For: 6.6.6.6\r\n\
+                    forwarded: for=6.6.6.6\r\nX-Kept:\t b\r\nContent-Length: 5\r\n\r\n";
+        let kept = read(text, true);
+        let lines = kept.lines.expect("fields as lines");
+        assert_eq!(
+            &lines.bytes[..],
+            b"Host: x\r\nX-Kept:\t b\r\nContent-Length: 5\r\n"
+        );
+        assert_eq!(lines.length, Some(5));
+        assert!(kept.parts.headers.is_empty());
+        assert_eq!((kept.framing, kept.keep_alive), (Framing::Length(5), true));
+        // Not allowed, in absolute form or asking for an upgrade: a header map.
+        for (text, allowed) in [
+            (text, false),
+            ("GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", true),
+            (
+                "GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+                true,
+            ),
+        ] {
+            let mapped = read(text, allowed);
+            assert!(mapped.lines.is_none(), "{text:?}");
+            assert!(mapped.parts.headers.contains_key("host"), "{text:?}");
+        }
     }
 
     #[test]
@@ -168,9 +255,17 @@ mod tests {
     #[test]
     fn a_partial_head_waits_and_the_rest_stays() {
         let mut buffer = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: x\r\n"[..]);
-        assert!(parse(&mut buffer, &mut Fields::new()).unwrap().is_none());
+        assert!(
+            parse(&mut buffer, false, &mut Fields::new())
+                .unwrap()
+                .is_none()
+        );
         buffer.extend_from_slice(b"\r\nGET /next");
-        assert!(parse(&mut buffer, &mut Fields::new()).unwrap().is_some());
+        assert!(
+            parse(&mut buffer, false, &mut Fields::new())
+                .unwrap()
+                .is_some()
+        );
         assert_eq!(&buffer[..], b"GET /next");
     }
 }

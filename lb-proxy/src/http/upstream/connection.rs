@@ -31,7 +31,7 @@ use tokio::time::Sleep;
 use tokio_util::io::poll_read_buf;
 
 use super::request::{CHUNK_END, LAST_CHUNK, Upload, chunk_start, encode};
-use super::response::{self, FieldForm, Fields, Head, Reading};
+use super::response::{self, FieldForm, FieldLines, Fields, Head, Reading};
 use crate::forward::IdleClock;
 use crate::http::ProxyBody;
 use crate::http::body_decoder::BodySource;
@@ -112,6 +112,7 @@ impl Connection {
     pub(crate) async fn send(
         mut self,
         request: Request<ProxyBody>,
+        lines: Option<&FieldLines>,
         form: FieldForm,
     ) -> Result<(Head, Connection, bool), Failure> {
         let (parts, body) = request.into_parts();
@@ -120,7 +121,7 @@ impl Connection {
             form,
         };
         self.write.clear();
-        let framing = encode(&parts, &body, &mut self.write);
+        let framing = encode(&parts, lines, &body, &mut self.write);
         let mut written = false;
         if let Err(error) = poll_fn(|cx| self.poll_write_out(cx, &mut written)).await {
             return Err(if written {

@@ -6,7 +6,7 @@ use bytes::{BufMut, BytesMut};
 use http::{header, request};
 use hyper::body::Body;
 
-use crate::http::fields;
+use crate::http::fields::{self, FieldLines};
 
 /// How the request body is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,8 +19,14 @@ pub(crate) enum Upload {
     Chunked,
 }
 
-/// Writes the head of `parts` (whose body is `body`) into `out`; answers how the body goes.
-pub(crate) fn encode(parts: &request::Parts, body: &impl Body, out: &mut BytesMut) -> Upload {
+/// Writes the head of `parts` (with the client's `lines`, if any, after its fields; whose
+/// body is `body`) into `out`; answers how the body goes.
+pub(crate) fn encode(
+    parts: &request::Parts,
+    lines: Option<&FieldLines>,
+    body: &impl Body,
+    out: &mut BytesMut,
+) -> Upload {
     out.put_slice(parts.method.as_str().as_bytes());
     out.put_u8(b' ');
     match parts.uri.path_and_query() {
@@ -29,9 +35,14 @@ pub(crate) fn encode(parts: &request::Parts, body: &impl Body, out: &mut BytesMu
     }
     out.put_slice(b" HTTP/1.1\r\n");
     fields::write(&parts.headers, out);
+    if let Some(lines) = lines {
+        out.put_slice(&lines.bytes);
+    }
+    let declared = parts.headers.contains_key(header::CONTENT_LENGTH)
+        || lines.is_some_and(|lines| lines.length.is_some());
     let upload = if body.is_end_stream() {
         Upload::Empty
-    } else if parts.headers.contains_key(header::CONTENT_LENGTH) {
+    } else if declared {
         Upload::Raw
     } else if let Some(length) = body.size_hint().exact() {
         out.put_slice(b"content-length: ");
@@ -68,7 +79,7 @@ mod tests {
     fn head(request: Request<impl Body>) -> (String, Upload) {
         let (parts, body) = request.into_parts();
         let mut out = BytesMut::new();
-        let upload = encode(&parts, &body, &mut out);
+        let upload = encode(&parts, None, &body, &mut out);
         (String::from_utf8(out.to_vec()).unwrap(), upload)
     }
 
