@@ -3,7 +3,9 @@
 //! `TE`, `Trailer`, `Transfer-Encoding` (each side is framed on its own) and `Upgrade`. An
 //! upgrade being passed through keeps `Connection: upgrade` and its `Upgrade` field.
 
-use http::{HeaderMap, HeaderName, HeaderValue, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Version, header};
+
+use crate::http::field_value::elements;
 
 /// Whether a request or response asks for a protocol upgrade.
 pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
@@ -42,6 +44,47 @@ pub(crate) fn is_hop_by_hop(name: &[u8]) -> bool {
         _ => return false,
     };
     same_length.iter().any(|hop| hop.eq_ignore_ascii_case(name))
+}
+
+/// What the `Connection` fields of a message say: whether the connection closes or is kept
+/// alive, and which other fields they name (those concern this connection only too).
+#[derive(Debug, Default)]
+pub(crate) struct ConnectionOptions<'h> {
+    close: bool,
+    keep_alive: bool,
+    named: Vec<&'h [u8]>,
+}
+
+impl<'h> ConnectionOptions<'h> {
+    /// Takes in the value of one `Connection` field.
+    pub(crate) fn read(&mut self, value: &'h [u8]) {
+        for option in elements(value) {
+            if option.eq_ignore_ascii_case(b"close") {
+                self.close = true;
+            } else if option.eq_ignore_ascii_case(b"keep-alive") {
+                self.keep_alive = true;
+            } else {
+                self.named.push(option);
+            }
+        }
+    }
+
+    /// Whether the connection stays open after the message: in HTTP/1.0 only with
+    /// `keep-alive`, in HTTP/1.1 unless `close`.
+    pub(crate) fn persistent(&self, version: Version) -> bool {
+        if version == Version::HTTP_10 {
+            self.keep_alive
+        } else {
+            !self.close
+        }
+    }
+
+    /// Whether `Connection` names the field `name` (any case).
+    pub(crate) fn names(&self, name: &[u8]) -> bool {
+        self.named
+            .iter()
+            .any(|named| named.eq_ignore_ascii_case(name))
+    }
 }
 
 /// Removes the hop-by-hop fields; with `keep_upgrade`, the upgrade survives.

@@ -13,10 +13,10 @@ use bytes::BytesMut;
 use http::{Method, Request, Uri, Version, request};
 
 use crate::http::body_decoder::Framing;
-use crate::http::field_value::{decimal, elements, trim};
+use crate::http::field_value::{decimal, trim};
 use crate::http::fields::{self, FieldLines, Fields};
 use crate::http::forwarded::is_forwarding;
-use crate::http::headers::is_hop_by_hop;
+use crate::http::headers::{ConnectionOptions, is_hop_by_hop};
 use lb_core::model::HeadLimits;
 
 /// Room for the most fields a VIP may allow (the guard enforces the VIP's own limit).
@@ -73,11 +73,7 @@ pub(crate) fn parse(
     for field in request.headers.iter() {
         scan.field(field.name.as_bytes(), field.value);
     }
-    let keep_alive = if version == Version::HTTP_10 {
-        scan.keep_alive
-    } else {
-        !scan.close
-    };
+    let keep_alive = scan.connection.persistent(version);
     let (framing, expects_continue) = (scan.framing, scan.expects_continue);
     let lines = (lines_allowed && target.starts_with('/') && !scan.upgrade).then(|| {
         let passes = |name: &[u8]| scan.passes(name);
@@ -107,24 +103,20 @@ pub(crate) fn parse(
 /// What the fields say about the body and the connection.
 struct Scan<'h> {
     framing: Framing,
-    close: bool,
-    keep_alive: bool,
     expects_continue: bool,
     /// An `Upgrade` field is present.
     upgrade: bool,
-    /// Other fields `Connection` names: hop-by-hop too.
-    listed: Vec<&'h [u8]>,
+    /// What `Connection` says.
+    connection: ConnectionOptions<'h>,
 }
 
 impl Default for Scan<'_> {
     fn default() -> Self {
         Scan {
             framing: Framing::Empty,
-            close: false,
-            keep_alive: false,
             expects_continue: false,
             upgrade: false,
-            listed: Vec::new(),
+            connection: ConnectionOptions::default(),
         }
     }
 }
@@ -133,12 +125,7 @@ impl<'h> Scan<'h> {
     /// Whether a field is passed on as a line: not hop-by-hop, nor a forwarding header (the
     /// proxy sets its own).
     fn passes(&self, name: &[u8]) -> bool {
-        !is_hop_by_hop(name)
-            && !is_forwarding(name)
-            && !self
-                .listed
-                .iter()
-                .any(|listed| listed.eq_ignore_ascii_case(name))
+        !is_hop_by_hop(name) && !is_forwarding(name) && !self.connection.names(name)
     }
 
     /// The body's length, when the head gives it.
@@ -160,15 +147,7 @@ impl<'h> Scan<'h> {
                 self.framing = Framing::Length(length);
             }
         } else if is(b"connection") {
-            for token in elements(value) {
-                if token.eq_ignore_ascii_case(b"close") {
-                    self.close = true;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                    self.keep_alive = true;
-                } else {
-                    self.listed.push(token);
-                }
-            }
+            self.connection.read(value);
         } else if is(b"upgrade") {
             self.upgrade = true;
         } else if is(b"expect") {

@@ -15,10 +15,10 @@ use http::header::{self, HeaderValue};
 use http::{StatusCode, Version, response};
 
 pub(crate) use crate::http::body_decoder::Framing;
-use crate::http::field_value::{decimal, elements, trim};
+use crate::http::field_value::{decimal, trim};
 use crate::http::fields;
 pub(crate) use crate::http::fields::{FieldLines, Fields};
-use crate::http::headers::is_hop_by_hop;
+use crate::http::headers::{ConnectionOptions, is_hop_by_hop};
 
 /// Longest response head, in bytes.
 pub(crate) const MAX_HEAD: usize = 64 * 1024;
@@ -82,12 +82,8 @@ struct Scan<'h> {
     length: Option<u64>,
     /// `Content-Length` values that are not one number.
     bad_length: bool,
-    /// `Connection` says `close`.
-    close: bool,
-    /// `Connection` says `keep-alive`.
-    keep_alive: bool,
-    /// Other fields `Connection` names: hop-by-hop too.
-    listed: Vec<&'h [u8]>,
+    /// What `Connection` says.
+    connection: ConnectionOptions<'h>,
 }
 
 impl<'h> Scan<'h> {
@@ -95,15 +91,7 @@ impl<'h> Scan<'h> {
     fn field(&mut self, name: &[u8], value: &'h [u8]) {
         let is = |wanted: &[u8]| name.eq_ignore_ascii_case(wanted);
         if is(b"connection") {
-            for token in elements(value) {
-                if token.eq_ignore_ascii_case(b"close") {
-                    self.close = true;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                    self.keep_alive = true;
-                } else {
-                    self.listed.push(token);
-                }
-            }
+            self.connection.read(value);
         } else if is(b"transfer-encoding") {
             let last = value.rsplit(|&byte| byte == b',').next().map(trim);
             self.transfer_encoding = Some(last.is_some_and(|c| c.eq_ignore_ascii_case(b"chunked")));
@@ -127,11 +115,7 @@ impl<'h> Scan<'h> {
         }
         let overridden =
             self.transfer_encoding.is_some() && name.eq_ignore_ascii_case(b"content-length");
-        !overridden
-            && !self
-                .listed
-                .iter()
-                .any(|listed| listed.eq_ignore_ascii_case(name))
+        !overridden && !self.connection.names(name)
     }
 
     /// The framing of the body after the head (RFC 9112 section 6.3).
@@ -148,15 +132,6 @@ impl<'h> Scan<'h> {
             Some(false) => Ok(Framing::UntilClose),
             None if self.bad_length => Err(HeadError::BadLength),
             None => Ok(self.length.map_or(Framing::UntilClose, Framing::Length)),
-        }
-    }
-
-    /// Whether the server keeps the connection open after this response.
-    fn persistent(&self, version: Version) -> bool {
-        if version == Version::HTTP_10 {
-            self.keep_alive
-        } else {
-            !self.close
         }
     }
 }
@@ -203,7 +178,8 @@ pub(crate) fn parse(
     let framing = scan.framing(status, reading.head_request)?;
     let switching = status == StatusCode::SWITCHING_PROTOCOLS;
     // After a 101 the connection speaks another protocol.
-    let keep_alive = framing != Framing::UntilClose && !switching && scan.persistent(version);
+    let keep_alive =
+        framing != Framing::UntilClose && !switching && scan.connection.persistent(version);
     let (mut parts, ()) = http::Response::new(()).into_parts();
     let passes = |name: &[u8]| scan.passes(name, switching);
     let lines = match reading.form {
