@@ -22,16 +22,17 @@ pub(crate) struct FieldLines {
 
 impl FieldLines {
     /// The lines of the fields httparse found in `head` that `keep` takes, each as the peer
-    /// wrote it (name, colon and value) and ended with CRLF; `length` is the head's valid
-    /// `Content-Length`, if any.
+    /// wrote it (name, colon and value) and ended with CRLF, then the lines in `added`;
+    /// `length` is the head's valid `Content-Length`, if any.
     pub(crate) fn copy(
         parsed: &[httparse::Header<'_>],
         head: &[u8],
         keep: impl Fn(&[u8]) -> bool,
         length: Option<u64>,
+        added: &[u8],
     ) -> FieldLines {
         let base = head.as_ptr() as usize;
-        let mut lines = BytesMut::with_capacity(head.len());
+        let mut lines = BytesMut::with_capacity(head.len() + added.len());
         let mut kept = FieldLines {
             bytes: Bytes::new(),
             date: false,
@@ -49,6 +50,7 @@ impl FieldLines {
             lines.put_slice(&head[start..end]);
             lines.put_slice(b"\r\n");
         }
+        lines.put_slice(added);
         kept.bytes = lines.freeze();
         kept
     }

@@ -10,7 +10,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, header};
+
+use crate::http::fields;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -50,6 +53,8 @@ pub(crate) struct Forwarding {
     element: HeaderValue,
     proto: HeaderValue,
     port: HeaderValue,
+    /// The four fields as HTTP/1 lines, for requests whose other fields pass as lines.
+    lines: Bytes,
 }
 
 impl Forwarding {
@@ -64,40 +69,56 @@ impl Forwarding {
         let value = |text: String| {
             HeaderValue::try_from(text).expect("addresses and numbers are valid header values")
         };
-        Forwarding {
+        let mut own = Forwarding {
             trusted: hop.trusted,
             client_ip: value(client_ip.to_string()),
             element: value(format!("for={node};proto={proto}")),
             proto: HeaderValue::from_static(proto),
             port: value(hop.local.port().to_string()),
-        }
+            lines: Bytes::new(),
+        };
+        let mut set = HeaderMap::new();
+        own.apply_own(&mut set);
+        let mut lines = BytesMut::new();
+        fields::write(&set, &mut lines);
+        own.lines = lines.freeze();
+        own
+    }
+
+    /// The proxy's own forwarding headers as HTTP/1 field lines: what [`Forwarding::apply`]
+    /// sets when the client is not trusted.
+    pub(crate) fn lines(&self) -> &[u8] {
+        &self.lines
     }
 
     /// Rewrites the forwarding headers of a request for the server.
     pub(crate) fn apply(&self, headers: &mut HeaderMap) {
         // Room for the four fields at once rather than growing the map field by field.
         headers.reserve(4);
-        let (client_ip, element) = if self.trusted {
-            let prior_for = joined(headers, &X_FORWARDED_FOR);
-            let prior_forwarded = joined(headers, &header::FORWARDED);
-            (
-                append(prior_for, &self.client_ip),
-                append(prior_forwarded, &self.element),
-            )
-        } else {
-            (self.client_ip.clone(), self.element.clone())
-        };
-        // `insert` drops every value the client sent under the name.
-        headers.insert(X_FORWARDED_FOR, client_ip);
-        headers.insert(header::FORWARDED, element);
+        if !self.trusted {
+            self.apply_own(headers);
+            return;
+        }
+        let prior_for = joined(headers, &X_FORWARDED_FOR);
+        let prior_forwarded = joined(headers, &header::FORWARDED);
+        headers.insert(X_FORWARDED_FOR, append(prior_for, &self.client_ip));
+        headers.insert(header::FORWARDED, append(prior_forwarded, &self.element));
         for (name, value) in [
             (X_FORWARDED_PROTO, &self.proto),
             (X_FORWARDED_PORT, &self.port),
         ] {
-            if !self.trusted || !headers.contains_key(&name) {
+            if !headers.contains_key(&name) {
                 headers.insert(name, value.clone());
             }
         }
+    }
+
+    /// Sets the proxy's own four fields; `insert` drops every value the client sent.
+    fn apply_own(&self, headers: &mut HeaderMap) {
+        headers.insert(X_FORWARDED_FOR, self.client_ip.clone());
+        headers.insert(header::FORWARDED, self.element.clone());
+        headers.insert(X_FORWARDED_PROTO, self.proto.clone());
+        headers.insert(X_FORWARDED_PORT, self.port.clone());
     }
 }
 
@@ -146,6 +167,34 @@ mod tests {
         headers.append("x-forwarded-proto", HeaderValue::from_static("https"));
         headers.append("forwarded", HeaderValue::from_static("for=1.1.1.1"));
         headers
+    }
+
+    #[test]
+    fn the_lines_are_what_an_untrusted_client_gets() {
+        let forwarding = Forwarding::new(hop(false));
+        let mut headers = spoofed();
+        forwarding.apply(&mut headers);
+        let mut written = BytesMut::new();
+        fields::write(&headers, &mut written);
+        let sorted = |lines: &[u8]| {
+            let mut lines: Vec<String> = std::str::from_utf8(lines)
+                .unwrap()
+                .split_terminator("\r\n")
+                .map(str::to_owned)
+                .collect();
+            lines.sort_unstable();
+            lines
+        };
+        assert_eq!(sorted(forwarding.lines()), sorted(&written));
+        assert_eq!(
+            sorted(forwarding.lines()),
+            [
+                "forwarded: for=192.0.2.9;proto=http",
+                "x-forwarded-for: 192.0.2.9",
+                "x-forwarded-port: 8080",
+                "x-forwarded-proto: http"
+            ]
+        );
     }
 
     #[test]

@@ -102,12 +102,12 @@ impl Client {
         }
     }
 
-    /// Whether this client's HTTP/1.1 request fields may pass to servers as its own lines:
-    /// nothing reads or changes them (no request rules, rewrites, redirects or cookie
-    /// persistence) and the client is not a trusted forwarder (whose forwarding headers are
-    /// kept and joined).
-    pub(crate) fn request_lines_allowed(&self) -> bool {
-        self.vip.request_fields_untouched && !self.hop.trusted
+    /// The lines the proxy adds to this client's HTTP/1.1 requests (its forwarding headers)
+    /// when their fields may pass to servers as the client's own lines: nothing reads or
+    /// changes them (no request rules, rewrites, redirects or cookie persistence) and the
+    /// client is not a trusted forwarder (whose forwarding headers are kept and joined).
+    pub(crate) fn added_request_lines(&self) -> Option<&[u8]> {
+        (self.vip.request_fields_untouched && !self.hop.trusted).then(|| self.forwarding.lines())
     }
 
     /// The service's counters.
@@ -148,7 +148,10 @@ impl Client {
         let upgrade = is_upgrade(request.headers());
         let (mut parts, body) = request.into_parts();
         strip_hop_by_hop(&mut parts.headers, upgrade);
-        self.forwarding.apply(&mut parts.headers);
+        if lines.is_none() {
+            // Lines carry the forwarding headers already.
+            self.forwarding.apply(&mut parts.headers);
+        }
         let pool = self.shared.pool.load_full();
         let names = self.shared.names.load_full();
         let visit = self

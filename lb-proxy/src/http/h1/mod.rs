@@ -86,14 +86,14 @@ where
         read: BytesMut::new(),
     };
     let mut noted = Fields::new();
-    let lines_allowed = client.request_lines_allowed();
+    let added = client.added_request_lines();
     let mut out = BytesMut::new();
     let mut clock = IdleClock::start(request_timeout);
     let mut timer = pin!(tokio::time::sleep_until(clock.deadline()));
     loop {
         clock.touch();
         let head = poll_fn(|cx| {
-            if let Poll::Ready(head) = poll_head(&mut conn, lines_allowed, &mut noted, cx) {
+            if let Poll::Ready(head) = poll_head(&mut conn, added, &mut noted, cx) {
                 return Poll::Ready(Some(head));
             }
             clock.poll_expired(timer.as_mut(), cx).map(|()| None)
@@ -169,13 +169,13 @@ where
 /// `http` types refuse is an `InvalidInput` error.
 fn poll_head<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut Conn<S>,
-    lines_allowed: bool,
+    added: Option<&[u8]>,
     noted: &mut Fields,
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<Option<Head>>> {
     loop {
         if !conn.read.is_empty() {
-            match request::parse(&mut conn.read, lines_allowed, noted) {
+            match request::parse(&mut conn.read, added, noted) {
                 Ok(Some(head)) => return Poll::Ready(Ok(Some(head))),
                 Ok(None) => {}
                 Err(error) => {

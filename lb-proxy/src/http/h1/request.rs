@@ -37,16 +37,18 @@ pub(crate) struct Head {
     /// Whether the client waits for `100 Continue` before it sends the body.
     pub(crate) expects_continue: bool,
     /// The fields to pass on as the client's lines, when read that way (`parts` then holds
-    /// no field): not the hop-by-hop ones, nor the forwarding headers.
+    /// no field): not the hop-by-hop ones, nor the client's forwarding headers; then the
+    /// proxy's own.
     pub(crate) lines: Option<FieldLines>,
 }
 
 /// Parses the head at the start of `buffer`, removing its bytes: `Ok(None)` while it is not
-/// whole yet. With `lines_allowed`, the fields of a request in origin form that asks for no
-/// upgrade are kept as the client's lines, without a header map. `noted` is room to work in.
+/// whole yet. With `added` (the lines the proxy adds, when the client's lines may pass), the
+/// fields of a request in origin form that asks for no upgrade are kept as the client's lines
+/// followed by `added`, without a header map. `noted` is room to work in.
 pub(crate) fn parse(
     buffer: &mut BytesMut,
-    lines_allowed: bool,
+    added: Option<&[u8]>,
     noted: &mut Fields,
 ) -> Result<Option<Head>, String> {
     let mut room = [const { MaybeUninit::uninit() }; MAX_FIELDS];
@@ -75,10 +77,13 @@ pub(crate) fn parse(
     }
     let keep_alive = scan.connection.persistent(version);
     let (framing, expects_continue) = (scan.framing, scan.expects_continue);
-    let lines = (lines_allowed && target.starts_with('/') && !scan.upgrade).then(|| {
-        let passes = |name: &[u8]| scan.passes(name);
-        FieldLines::copy(request.headers, &buffer[..length], passes, scan.length())
-    });
+    let lines = added
+        .filter(|_| target.starts_with('/') && !scan.upgrade)
+        .map(|added| {
+            let passes = |name: &[u8]| scan.passes(name);
+            let head = &buffer[..length];
+            FieldLines::copy(request.headers, head, passes, scan.length(), added)
+        });
     if lines.is_none() {
         fields::note(request.headers, base, noted, |_| true)?;
     }
@@ -166,13 +171,14 @@ mod tests {
 
     fn read(text: &str, lines_allowed: bool) -> Head {
         let mut buffer = BytesMut::from(text.as_bytes());
-        parse(&mut buffer, lines_allowed, &mut Fields::new())
+        let added = lines_allowed.then_some(&b"x-forwarded-for: 192.0.2.9\r\n"[..]);
+        parse(&mut buffer, added, &mut Fields::new())
             .unwrap()
             .unwrap()
     }
 
     #[test]
-    fn fields_pass_as_lines_less_the_hop_by_hop_and_forwarding_ones() {
+    fn fields_pass_as_lines_less_the_hop_by_hop_and_forwarding_ones_then_the_added() {
         let text = "POST /a HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Secret\r\n\
                     X-Secret: 1\r\nTE: trailers\r\nX-Forwarded-For: 6.6.6.6\r\n\
                     forwarded: for=6.6.6.6\r\nX-Kept:\t b\r\nContent-Length: 5\r\n\r\n";
@@ -180,7 +186,7 @@ mod tests {
         let lines = kept.lines.expect("fields as lines");
         assert_eq!(
             &lines.bytes[..],
-            b"Host: x\r\nX-Kept:\t b\r\nContent-Length: 5\r\n"
+            b"Host: x\r\nX-Kept:\t b\r\nContent-Length: 5\r\nx-forwarded-for: 192.0.2.9\r\n"
         );
         assert_eq!(lines.length, Some(5));
         assert!(kept.parts.headers.is_empty());
@@ -235,13 +241,13 @@ mod tests {
     fn a_partial_head_waits_and_the_rest_stays() {
         let mut buffer = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: x\r\n"[..]);
         assert!(
-            parse(&mut buffer, false, &mut Fields::new())
+            parse(&mut buffer, None, &mut Fields::new())
                 .unwrap()
                 .is_none()
         );
         buffer.extend_from_slice(b"\r\nGET /next");
         assert!(
-            parse(&mut buffer, false, &mut Fields::new())
+            parse(&mut buffer, None, &mut Fields::new())
                 .unwrap()
                 .is_some()
         );

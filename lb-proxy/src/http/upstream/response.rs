@@ -185,7 +185,7 @@ pub(crate) fn parse(
     let lines = match reading.form {
         FieldForm::Lines => {
             let head = &buffer[..length];
-            let lines = FieldLines::copy(response.headers, head, passes, scan.length);
+            let lines = FieldLines::copy(response.headers, head, passes, scan.length, b"");
             buffer.advance(length);
             Some(lines)
         }
