@@ -8,9 +8,15 @@
 //! up to `retries` times; nothing is retried once any of it was sent. Outcomes: the server's
 //! response; 503 when no server is usable; 502 when every attempt failed or the server broke
 //! the exchange; 504 when the response head took longer than the server timeout after the
-//! request body was sent whole. When neither rules nor cookie persistence change responses,
-//! an HTTP/1.1 client's response keeps the server's field lines as they came
-//! ([`FieldForm::Lines`]); otherwise, and for HTTP/2 clients, they come as a header map.
+//! request body was sent whole.
+//!
+//! Fields travel as header maps unless nothing reads or changes them. When neither rules
+//! nor cookie persistence change responses, an HTTP/1.1 client's response keeps the server's
+//! field lines as they came ([`FieldForm::Lines`]). When nothing reads or changes requests
+//! either (no request rules, rewrites or redirects) and the client is not a trusted
+//! forwarder, an HTTP/1.1 request in origin form that asks for no upgrade goes to the server
+//! as the client's lines, less the hop-by-hop and forwarding ones, followed by the proxy's
+//! forwarding lines. HTTP/2 clients always get header maps.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
