@@ -8,8 +8,9 @@ use std::io;
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes, BytesMut};
-use hyper::body::SizeHint;
+use hyper::body::{Frame, SizeHint};
 
+use super::BoxError;
 use super::guard::chunked::{Chunked, Run};
 
 /// How a body after a head ends.
@@ -122,13 +123,14 @@ impl BodyDecoder {
         }
     }
 
-    /// The next piece of data from `source` (`None` at the end of the body), or why the body
-    /// is malformed or broke off.
-    pub(crate) fn poll_data(
+    /// The next frame of the body from `source`, as an `http_body::Body` answers it: a data
+    /// frame, `None` at the end, or why the body is malformed or broke off. Once the body has
+    /// ended (with its last data or at `None`), [`BodyDecoder::is_done`] says so.
+    pub(crate) fn poll_frame(
         &mut self,
         source: &mut impl BodySource,
         cx: &mut Context<'_>,
-    ) -> Poll<Result<Option<Bytes>, String>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         loop {
             let step = match self.next(source.buffer()) {
                 Step::More => match ready!(source.poll_fill(cx)) {
@@ -139,9 +141,9 @@ impl BodyDecoder {
                 step => step,
             };
             return Poll::Ready(match step {
-                Step::Data(data) => Ok(Some(data)),
-                Step::End => Ok(None),
-                Step::Invalid(error) => Err(error),
+                Step::Data(data) => Some(Ok(Frame::data(data))),
+                Step::End => None,
+                Step::Invalid(error) => Some(Err(error.into())),
                 Step::More => unreachable!("more bytes were read above"),
             });
         }

@@ -86,19 +86,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Body for RequestBody<S> {
             }
             this.interim = None;
         }
-        match ready!(this.decoder.poll_data(conn, cx)) {
-            Ok(Some(data)) => {
-                if this.decoder.is_done() {
-                    this.give_back();
-                }
-                Poll::Ready(Some(Ok(Frame::data(data))))
-            }
-            Ok(None) => {
-                this.give_back();
-                Poll::Ready(None)
-            }
-            Err(error) => Poll::Ready(Some(Err(error.into()))),
+        let frame = ready!(this.decoder.poll_frame(conn, cx));
+        if this.decoder.is_done() {
+            this.give_back();
         }
+        Poll::Ready(frame)
     }
 
     fn is_end_stream(&self) -> bool {

@@ -70,22 +70,14 @@ impl Body for ResponseBody {
         let Some(connection) = this.connection.as_mut() else {
             return Poll::Ready(None);
         };
-        match ready!(this.decoder.poll_data(connection, cx)) {
-            Ok(Some(data)) => {
-                if this.decoder.is_done() {
-                    this.end();
-                }
-                Poll::Ready(Some(Ok(Frame::data(data))))
-            }
-            Ok(None) => {
-                this.end();
-                Poll::Ready(None)
-            }
-            Err(error) => {
-                this.connection = None;
-                Poll::Ready(Some(Err(error.into())))
-            }
+        let frame = ready!(this.decoder.poll_frame(connection, cx));
+        if this.decoder.is_done() {
+            this.end();
+        } else if let Some(Err(_)) = frame {
+            // A broken body leaves the connection unusable.
+            this.connection = None;
         }
+        Poll::Ready(frame)
     }
 
     fn is_end_stream(&self) -> bool {
