@@ -462,6 +462,11 @@ def main():
                     load1 = core_ticks(LOAD_CORE)
                     # Near 100 %, the load generator's core and not the proxy bounds req/s.
                     run["load_core_busy_pct"] = 100 * (load1[0] - load0[0]) / max(load1[1] - load0[1], 1)
+                    # What wrk and the backends spend per request, kernel included, and the rate
+                    # at which their core would be full: no proxy can be faster than that.
+                    load_seconds = (load1[0] - load0[0]) / os.sysconf("SC_CLK_TCK")
+                    run["load_core_us_per_req"] = load_seconds * 1e6 / max(run["requests"], 1)
+                    run["load_core_full_rps"] = 1e6 / max(run["load_core_us_per_req"], 1e-9)
                     if cpu0 is not None:
                         # User time is the proxy's own code; system time is mostly the kernel's
                         # TCP stack, which every proxy pays alike for the same system calls.
@@ -542,6 +547,8 @@ METRICS = [
     ("http_keepalive", "cpu_sys_us_per_req", "  of which system us/req", False),
     ("http_keepalive", "sleeps_per_1k_req", "  proxy sleeps per 1k req", False),
     ("http_keepalive", "load_core_busy_pct", "HTTP keep-alive load core %", False),
+    ("http_keepalive", "load_core_us_per_req", "  load core us/req", False),
+    ("http_keepalive", "load_core_full_rps", "  req/s at a full load core", True),
     ("http_close", "rps", "HTTP close req/s", True),
     ("http_close", "p99_ms", "HTTP close p99 ms", False),
     ("http_close", "cpu_us_per_req", "HTTP close CPU us/req", False),
@@ -552,6 +559,8 @@ METRICS = [
     ("tcp_keepalive", "cpu_sys_us_per_req", "  of which system us/req", False),
     ("tcp_keepalive", "sleeps_per_1k_req", "  proxy sleeps per 1k req", False),
     ("tcp_keepalive", "load_core_busy_pct", "TCP mode load core %", False),
+    ("tcp_keepalive", "load_core_us_per_req", "  load core us/req", False),
+    ("tcp_keepalive", "load_core_full_rps", "  req/s at a full load core", True),
     ("tls_new", "rps", "New TLS conn/s", True),
     ("tls_new", "p50_ms", "New TLS p50 ms", False),
     ("tls_new", "p99_ms", "New TLS p99 ms", False),

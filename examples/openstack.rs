@@ -196,15 +196,12 @@ fn print_states(balancer: &Runtime) {
 async fn wait_for(balancer: &Runtime, vip: &str, server: &str, health: Health) -> Demo {
     let running = balancer.vip(vip).ok_or("no such VIP")?;
     let id = running.config.server(server).ok_or("no such server")?.id;
-    let deadline = Instant::now() + PATIENCE;
-    let mut ticks = tokio::time::interval(Duration::from_millis(100));
-    while running.service.pool().member(id).map(|m| m.health) != Some(health) {
-        if Instant::now() > deadline {
-            return Err(format!("{vip}/{server} did not become {health:?}").into());
-        }
-        ticks.tick().await;
-    }
-    Ok(())
+    let reached = running
+        .service
+        .wait_for_pool(|pool| pool.member(id).map(|m| m.health) == Some(health));
+    tokio::time::timeout(PATIENCE, reached)
+        .await
+        .map_err(|_| format!("{vip}/{server} did not become {health:?}").into())
 }
 
 async fn distribution(config: &Config, name: &str, requests: usize) -> Demo {

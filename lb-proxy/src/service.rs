@@ -4,7 +4,8 @@
 //! accepts on each in its own task; every connection is a task of its own (see
 //! [`crate::session`]). The pool snapshot the scheduler reads is held in an `ArcSwap` and
 //! rebuilt on every change made through the [`ServiceHandle`], so connections never take a
-//! lock; live counters and persistence survive rebuilds.
+//! lock; live counters and persistence survive rebuilds. Embedders await a pool state (a server
+//! marked down by its checks, say) with [`ServiceHandle::wait_for_pool`], woken by each rebuild.
 //!
 //! Defaults: servers start with the VIP check's initial state (`up` unless configured
 //! otherwise); the global cap is [`GlobalLimit::default`] unless one is shared with
@@ -29,7 +30,7 @@ use arc_swap::ArcSwap;
 use lb_core::model::{AdminState, Health, Mode, Server, ServerId, Vip};
 use lb_core::pool::Pool;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::warn;
 
@@ -85,6 +86,7 @@ impl Service {
             acceptors: Mutex::new(acceptors),
             sessions_done: tokio::sync::Mutex::new(sessions_done),
             observations: Mutex::new(observations),
+            pool_changes: watch::Sender::new(()),
         })
     }
 }
@@ -99,6 +101,8 @@ pub struct ServiceHandle {
     acceptors: Mutex<Vec<JoinHandle<()>>>,
     sessions_done: tokio::sync::Mutex<mpsc::Receiver<()>>,
     observations: Mutex<Observations>,
+    /// Told of every pool published, for [`ServiceHandle::wait_for_pool`].
+    pool_changes: watch::Sender<()>,
 }
 
 impl ServiceHandle {
@@ -127,6 +131,19 @@ impl ServiceHandle {
     /// The current pool snapshot (servers, states, live counters).
     pub fn pool(&self) -> Arc<Pool> {
         self.shared().pool.load_full()
+    }
+
+    /// Resolves once `test` holds for the pool: it is tested now and again after every change
+    /// made through this handle (health, admin state, weight, servers, settings), never on a
+    /// timer. Bound the wait with `tokio::time::timeout` where the change may never come.
+    pub async fn wait_for_pool(&self, mut test: impl FnMut(&Pool) -> bool) {
+        // Subscribed before the first test, so that a change between the test and the wait
+        // is not missed.
+        let mut changes = self.pool_changes.subscribe();
+        while !test(&self.pool()) {
+            // The sender lives in `self`: the channel cannot close while this borrows it.
+            let _ = changes.changed().await;
+        }
     }
 
     /// The servers as they are now (runtime changes included), in configured order.
@@ -308,6 +325,7 @@ impl ServiceHandle {
 
     fn publish(&self, control: &mut Control) {
         self.shared().pool.store(Arc::new(control.build()));
+        self.pool_changes.send_replace(());
     }
 
     fn unknown(&self, server: ServerId) -> Error {

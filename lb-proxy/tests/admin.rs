@@ -129,3 +129,33 @@ async fn stop_closes_established_sessions() {
     within(service.stop()).await;
     assert!(closed_cleanly(&mut established).await);
 }
+
+/// Polls `waiting` once: whether it is still pending.
+async fn still_pending(waiting: std::pin::Pin<&mut impl std::future::Future>) -> bool {
+    let mut waiting = waiting;
+    std::future::poll_fn(|cx| std::task::Poll::Ready(waiting.as_mut().poll(cx).is_pending())).await
+}
+
+#[tokio::test]
+async fn a_pool_wait_ends_with_the_change_it_waits_for_and_not_before() {
+    let (service, _servers) = two_servers(false).await;
+    let a_down = |pool: &lb_core::pool::Pool| {
+        pool.member(A).map(|member| member.health) == Some(Health::Down)
+    };
+    {
+        let mut waiting = std::pin::pin!(service.wait_for_pool(a_down));
+        assert!(still_pending(waiting.as_mut()).await);
+        service.set_weight(A, 5).unwrap();
+        service.set_health(B, Health::Down).unwrap();
+        assert!(still_pending(waiting.as_mut()).await, "other changes");
+        service.set_health(A, Health::Down).unwrap();
+        tokio::time::timeout(STEP, waiting)
+            .await
+            .expect("woken by the change");
+    }
+    // A state that already holds needs no change.
+    tokio::time::timeout(STEP, service.wait_for_pool(a_down))
+        .await
+        .expect("already down");
+    service.stop().await;
+}

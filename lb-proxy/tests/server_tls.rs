@@ -336,14 +336,13 @@ async fn http_checks_run_over_tls() {
     };
     let service = Arc::new(Service::start(vip.clone()).unwrap());
     let checks = HealthChecks::start(Arc::clone(&service), &vip);
-    // Polled: the health checks announce no transition but in the log.
-    let down = tokio::time::timeout(STEP, async {
-        while checks.health(ServerId(2)) != Some(Health::Down) {
-            tokio::time::sleep(every).await;
-        }
+    let down = service.wait_for_pool(|pool| {
+        pool.member(ServerId(2)).map(|member| member.health) == Some(Health::Down)
     });
-    down.await
+    tokio::time::timeout(STEP, down)
+        .await
         .expect("the server with a foreign certificate goes down");
+    assert_eq!(checks.health(ServerId(2)), Some(Health::Down));
     let detail = checks.detail(ServerId(2)).unwrap();
     assert!(
         detail.contains("invalid peer certificate: UnknownIssuer"),
