@@ -107,3 +107,42 @@ fn write_line(name: &[u8], value: &[u8], out: &mut BytesMut) {
     out.put_slice(value);
     out.put_slice(b"\r\n");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lines `copy` makes of `head`'s fields, less `Drop`, then `added`.
+    fn copied(head: &str, added: &str) -> String {
+        let mut parsed = [httparse::EMPTY_HEADER; 16];
+        let mut response = httparse::Response::new(&mut parsed);
+        response.parse(head.as_bytes()).unwrap();
+        let keep = |name: &[u8]| !name.eq_ignore_ascii_case(b"drop");
+        let lines = FieldLines::copy(
+            response.headers,
+            head.as_bytes(),
+            keep,
+            None,
+            added.as_bytes(),
+        );
+        String::from_utf8(lines.bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn lines_are_copied_as_written_less_what_is_left_out_and_trailing_blanks() {
+        let head = "HTTP/1.1 200 OK\r\nA: 1\r\nB:2\r\nDrop: x\r\nC: 3 \t\r\nD: 4\r\nE: 5\r\ndrop: y\r\n\r\n";
+        assert_eq!(
+            copied(head, "X: lb\r\n"),
+            "A: 1\r\nB:2\r\nC: 3\r\nD: 4\r\nE: 5\r\nX: lb\r\n"
+        );
+        assert_eq!(copied("HTTP/1.1 200 OK\r\nDrop: x\r\n\r\n", ""), "");
+    }
+
+    #[test]
+    fn bare_line_feeds_become_crlf() {
+        assert_eq!(
+            copied("HTTP/1.1 200 OK\nA: 1\nDrop: 2\nB: 3\r\nC: 4\n\n", ""),
+            "A: 1\r\nB: 3\r\nC: 4\r\n"
+        );
+    }
+}
