@@ -22,6 +22,8 @@ use lb_core::persistence::{
 use lb_core::pool::{Member, Pool, ServerLive};
 use lb_core::scheduler::PickContext;
 
+use smallvec::SmallVec;
+
 use crate::random::random_u64;
 
 /// The persistence state of one VIP, kept across pool rebuilds.
@@ -113,8 +115,14 @@ pub(crate) struct Selection<'s> {
     now: Duration,
     sticky: Option<Target>,
     token: Token,
-    tried: Vec<ServerId>,
+    /// The servers tried so far; inline up to [`TRIED_INLINE`], so that a connection that gets
+    /// its first pick allocates nothing here.
+    tried: SmallVec<[ServerId; TRIED_INLINE]>,
 }
+
+/// Servers tried that fit in a [`Selection`] without an allocation: the first pick and a few
+/// retries.
+const TRIED_INLINE: usize = 4;
 
 impl<'s> Selection<'s> {
     /// Choices for a connection from `client` at `now` (the service's monotonic clock).
@@ -131,7 +139,7 @@ impl<'s> Selection<'s> {
             now,
             sticky,
             token,
-            tried: Vec::new(),
+            tried: SmallVec::new(),
         }
     }
 

@@ -12,8 +12,9 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 /// proxy adds.
 #[derive(Debug, Clone)]
 pub(crate) struct FieldLines {
-    /// The field lines, each ending in CRLF.
-    pub(crate) bytes: Bytes,
+    /// The field lines, each ending in CRLF. A `Vec`, not `Bytes`: it is read once, and
+    /// freezing would allocate a shared header besides the buffer.
+    pub(crate) bytes: Vec<u8>,
     /// Whether a `Date` field is among them.
     pub(crate) date: bool,
     /// The value of the `Content-Length` field among them, if any.
@@ -32,9 +33,8 @@ impl FieldLines {
         added: &[u8],
     ) -> FieldLines {
         let base = head.as_ptr() as usize;
-        let mut lines = BytesMut::with_capacity(head.len() + added.len());
         let mut kept = FieldLines {
-            bytes: Bytes::new(),
+            bytes: Vec::with_capacity(head.len() + added.len()),
             date: false,
             length: None,
         };
@@ -47,11 +47,10 @@ impl FieldLines {
             }
             let start = name.as_ptr() as usize - base;
             let end = field.value.as_ptr() as usize - base + field.value.len();
-            lines.put_slice(&head[start..end]);
-            lines.put_slice(b"\r\n");
+            kept.bytes.extend_from_slice(&head[start..end]);
+            kept.bytes.extend_from_slice(b"\r\n");
         }
-        lines.put_slice(added);
-        kept.bytes = lines.freeze();
+        kept.bytes.extend_from_slice(added);
         kept
     }
 }
@@ -125,7 +124,7 @@ mod tests {
             None,
             added.as_bytes(),
         );
-        String::from_utf8(lines.bytes.to_vec()).unwrap()
+        String::from_utf8(lines.bytes).unwrap()
     }
 
     #[test]

@@ -215,9 +215,8 @@ mod tests {
             .body(Full::new(Bytes::from_static(b"abc")))
             .unwrap();
         let lines = FieldLines {
-            bytes: Bytes::from_static(
-                b"Server: x\r\nDate: Thu, 26 Nov 2026 01:00:00 GMT\r\nContent-Length: 3\r\n",
-            ),
+            bytes: b"Server: x\r\nDate: Thu, 26 Nov 2026 01:00:00 GMT\r\nContent-Length: 3\r\n"
+                .to_vec(),
             date: true,
             length: Some(3),
         };
