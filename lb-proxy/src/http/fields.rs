@@ -24,17 +24,21 @@ pub(crate) struct FieldLines {
 impl FieldLines {
     /// The lines of the fields httparse found in `head` that `keep` takes, each as the peer
     /// wrote it (name, colon and value) and ended with CRLF, then the lines in `added`;
-    /// `length` is the head's valid `Content-Length`, if any.
+    /// `length` is the head's valid `Content-Length`, if any. The lines go into `into`
+    /// (cleared first), so that a buffer kept from one head to the next is reused.
     pub(crate) fn copy(
         parsed: &[httparse::Header<'_>],
         head: &[u8],
         keep: impl Fn(&[u8]) -> bool,
         length: Option<u64>,
         added: &[u8],
+        mut into: Vec<u8>,
     ) -> FieldLines {
         let base = head.as_ptr() as usize;
+        into.clear();
+        into.reserve(head.len() + added.len());
         let mut kept = FieldLines {
-            bytes: Vec::with_capacity(head.len() + added.len()),
+            bytes: into,
             date: false,
             length: None,
         };
@@ -123,6 +127,7 @@ mod tests {
             keep,
             None,
             added.as_bytes(),
+            b"stale".to_vec(),
         );
         String::from_utf8(lines.bytes).unwrap()
     }

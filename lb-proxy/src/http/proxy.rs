@@ -129,7 +129,7 @@ impl Client {
         &self,
         mut request: Request<B>,
         protocol: ClientProtocol,
-        lines: Option<FieldLines>,
+        lines: Option<&FieldLines>,
     ) -> Answer
     where
         B: Body<Data = Bytes> + Unpin + Send + 'static,
@@ -191,7 +191,7 @@ impl Client {
                 break;
             };
             tried = true;
-            let failure = match self.exchange(&target, request, lines.as_ref(), form).await {
+            let failure = match self.exchange(&target, request, lines, form).await {
                 Ok((mut head, connection, whole)) => {
                     let lines = head.lines.take();
                     let open = selection.connected(&target);

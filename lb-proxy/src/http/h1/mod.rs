@@ -31,7 +31,6 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::io::poll_read_buf;
 
 use super::body_decoder::{BodySource, Framing};
-use super::fields::Fields;
 use super::guard::Violation;
 use super::io::ClientIo;
 use super::proxy::{Client, ClientProtocol};
@@ -39,7 +38,7 @@ use super::reply::{empty_body, refusal_bytes};
 use super::tunnel::{self, TunnelEnd};
 use super::{BoxError, ProxyBody};
 use crate::forward::IdleClock;
-use request::Head;
+use request::{Head, Room};
 use request_body::{Home, RequestBody};
 use response::Asked;
 
@@ -85,7 +84,7 @@ where
         io,
         read: BytesMut::new(),
     };
-    let mut noted = Fields::new();
+    let mut room = Room::default();
     let added = client.added_request_lines();
     let mut out = BytesMut::new();
     let mut clock = IdleClock::start(request_timeout);
@@ -93,7 +92,7 @@ where
     loop {
         clock.touch();
         let head = poll_fn(|cx| {
-            if let Poll::Ready(head) = poll_head(&mut conn, added, &mut noted, cx) {
+            if let Poll::Ready(head) = poll_head(&mut conn, added, &mut room, cx) {
                 return Poll::Ready(Some(head));
             }
             clock.poll_expired(timer.as_mut(), cx).map(|()| None)
@@ -126,7 +125,7 @@ where
                 .handle(
                     Request::from_parts(parts, empty_body()),
                     ClientProtocol::Http1,
-                    lines,
+                    lines.as_ref(),
                 )
                 .await
         } else {
@@ -136,7 +135,7 @@ where
                 .handle(
                     Request::from_parts(parts, body),
                     ClientProtocol::Http1,
-                    lines,
+                    lines.as_ref(),
                 )
                 .await;
             let back = home.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -147,6 +146,9 @@ where
             asked.keep_alive &= whole;
             answer
         };
+        if let Some(sent) = lines {
+            room.lines = sent.bytes;
+        }
         client
             .counters()
             .count_response(answer.response.status().as_u16());
@@ -170,12 +172,12 @@ where
 fn poll_head<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut Conn<S>,
     added: Option<&[u8]>,
-    noted: &mut Fields,
+    room: &mut Room,
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<Option<Head>>> {
     loop {
         if !conn.read.is_empty() {
-            match request::parse(&mut conn.read, added, noted) {
+            match request::parse(&mut conn.read, added, room) {
                 Ok(Some(head)) => return Poll::Ready(Ok(Some(head))),
                 Ok(None) => {}
                 Err(error) => {

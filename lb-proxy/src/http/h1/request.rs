@@ -25,6 +25,16 @@ const MAX_FIELDS: usize = *HeadLimits::FIELDS.end();
 /// Fields the proxy adds to a request (the forwarding headers), made room for at once.
 const ROOM_ADDED: usize = 4;
 
+/// What a client connection keeps from one request head to the next, so that reading a head
+/// allocates nothing here once these have grown.
+#[derive(Debug, Default)]
+pub(crate) struct Room {
+    /// The fields noted on the way to a header map.
+    pub(crate) noted: Fields,
+    /// The buffer of the last request's field lines, given back once the request was sent.
+    pub(crate) lines: Vec<u8>,
+}
+
 /// A parsed request head.
 #[derive(Debug)]
 pub(crate) struct Head {
@@ -45,18 +55,18 @@ pub(crate) struct Head {
 /// Parses the head at the start of `buffer`, removing its bytes: `Ok(None)` while it is not
 /// whole yet. With `added` (the lines the proxy adds, when the client's lines may pass), the
 /// fields of a request in origin form that asks for no upgrade are kept as the client's lines
-/// followed by `added`, without a header map. `noted` is room to work in.
+/// followed by `added`, without a header map.
 pub(crate) fn parse(
     buffer: &mut BytesMut,
     added: Option<&[u8]>,
-    noted: &mut Fields,
+    room: &mut Room,
 ) -> Result<Option<Head>, String> {
-    let mut room = [const { MaybeUninit::uninit() }; MAX_FIELDS];
+    let mut slots = [const { MaybeUninit::uninit() }; MAX_FIELDS];
     let mut request = httparse::Request::new(&mut []);
     let length = match httparse::ParserConfig::default().parse_request_with_uninit_headers(
         &mut request,
         buffer,
-        &mut room,
+        &mut slots,
     ) {
         Ok(httparse::Status::Complete(length)) => length,
         Ok(httparse::Status::Partial) => return Ok(None),
@@ -82,17 +92,18 @@ pub(crate) fn parse(
         .map(|added| {
             let passes = |name: &[u8]| scan.passes(name);
             let head = &buffer[..length];
-            FieldLines::copy(request.headers, head, passes, scan.length(), added)
+            let into = std::mem::take(&mut room.lines);
+            FieldLines::copy(request.headers, head, passes, scan.length(), added, into)
         });
     if lines.is_none() {
-        fields::note(request.headers, base, noted, |_| true)?;
+        fields::note(request.headers, base, &mut room.noted, |_| true)?;
     }
     let head = buffer.split_to(length).freeze();
     let (mut parts, ()) = Request::new(()).into_parts();
     parts.uri = Uri::from_maybe_shared(head.slice(target_at.0..target_at.0 + target_at.1))
         .map_err(|error| error.to_string())?;
     if lines.is_none() {
-        parts.headers = fields::header_map(&head, noted, ROOM_ADDED)?;
+        parts.headers = fields::header_map(&head, &mut room.noted, ROOM_ADDED)?;
     }
     parts.method = method;
     parts.version = version;
@@ -172,9 +183,26 @@ mod tests {
     fn read(text: &str, lines_allowed: bool) -> Head {
         let mut buffer = BytesMut::from(text.as_bytes());
         let added = lines_allowed.then_some(&b"x-forwarded-for: 192.0.2.9\r\n"[..]);
-        parse(&mut buffer, added, &mut Fields::new())
+        parse(&mut buffer, added, &mut Room::default())
             .unwrap()
             .unwrap()
+    }
+
+    #[test]
+    fn the_lines_buffer_a_connection_keeps_is_reused_and_cleared() {
+        let mut room = Room {
+            lines: Vec::with_capacity(4096),
+            ..Room::default()
+        };
+        room.lines.extend_from_slice(b"stale: 1\r\n");
+        let kept_at = room.lines.as_ptr();
+        let mut buffer = BytesMut::from("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let head = parse(&mut buffer, Some(b"x-added: 1\r\n"), &mut room)
+            .unwrap()
+            .unwrap();
+        let lines = head.lines.expect("fields as lines");
+        assert_eq!(lines.bytes, b"Host: x\r\nx-added: 1\r\n");
+        assert_eq!(lines.bytes.as_ptr(), kept_at, "no new buffer");
     }
 
     #[test]
@@ -241,13 +269,13 @@ mod tests {
     fn a_partial_head_waits_and_the_rest_stays() {
         let mut buffer = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: x\r\n"[..]);
         assert!(
-            parse(&mut buffer, None, &mut Fields::new())
+            parse(&mut buffer, None, &mut Room::default())
                 .unwrap()
                 .is_none()
         );
         buffer.extend_from_slice(b"\r\nGET /next");
         assert!(
-            parse(&mut buffer, None, &mut Fields::new())
+            parse(&mut buffer, None, &mut Room::default())
                 .unwrap()
                 .is_some()
         );

@@ -185,7 +185,8 @@ pub(crate) fn parse(
     let lines = match reading.form {
         FieldForm::Lines => {
             let head = &buffer[..length];
-            let lines = FieldLines::copy(response.headers, head, passes, scan.length, b"");
+            let lines =
+                FieldLines::copy(response.headers, head, passes, scan.length, b"", Vec::new());
             buffer.advance(length);
             Some(lines)
         }
