@@ -8,7 +8,6 @@
 //! [`flush`] writes what is left before the process exits.
 
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -29,7 +28,7 @@ const BATCH_DELAY: Duration = Duration::from_millis(100);
 /// Lines written but not yet on stderr.
 static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
-/// Installs the global subscriber, and starts the thread that writes batched access lines.
+/// Installs the global subscriber ([`write_late_lines`] writes the lines a batch holds back).
 pub(crate) fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -40,21 +39,19 @@ pub(crate) fn init(format: LogFormat) {
         LogFormat::Text => builder.event_format(TextFormat::new()).init(),
         LogFormat::Json => builder.json().init(),
     }
-    let spawned = std::thread::Builder::new().name("lb-log".into()).spawn(|| {
-        loop {
-            std::thread::sleep(BATCH_DELAY);
-            flush();
-        }
-    });
-    if let Err(error) = spawned {
-        eprintln!("lb: cannot start the log thread ({error}): access lines are written one by one");
-        BATCH_LIMIT.store(0, Ordering::Relaxed);
-    }
 }
 
-/// The batch size in use: [`BATCH_BYTES`], or 0 (every line written at once) without the
-/// thread that writes late lines.
-static BATCH_LIMIT: AtomicUsize = AtomicUsize::new(BATCH_BYTES);
+/// Writes late access lines: every [`BATCH_DELAY`], what is pending goes to stderr. Spawned on
+/// the runtime that serves, so a process pinned to one core stays one thread, and the kernel
+/// takes no reference on a socket's file for each system call.
+pub(crate) async fn write_late_lines() {
+    let mut ticks = tokio::time::interval(BATCH_DELAY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        flush();
+    }
+}
 
 /// Writes every pending line to stderr.
 pub(crate) fn flush() {
@@ -95,7 +92,7 @@ impl<'a> MakeWriter<'a> for Batched {
 
     fn make_writer_for(&'a self, meta: &Metadata<'_>) -> EventWriter {
         let batch = if meta.target() == ACCESS_TARGET {
-            BATCH_LIMIT.load(Ordering::Relaxed)
+            BATCH_BYTES
         } else {
             0
         };

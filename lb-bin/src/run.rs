@@ -36,6 +36,7 @@ pub(crate) fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    runtime.spawn(logging::write_late_lines());
     let code = runtime.block_on(serve(args.config.clone(), config));
     logging::flush();
     code

@@ -16,6 +16,7 @@
 mod request;
 mod request_body;
 mod response;
+mod write;
 
 use std::future::poll_fn;
 use std::io;
@@ -24,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use http::{Method, Request};
 use hyper::body::Body;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -41,6 +42,7 @@ use crate::forward::IdleClock;
 use request::{Head, Room};
 use request_body::{Home, RequestBody};
 use response::Asked;
+use write::write_parts;
 
 /// Bytes made room for before each read.
 const READ_SIZE: usize = 16 * 1024;
@@ -258,29 +260,4 @@ async fn finish<S: AsyncRead + AsyncWrite + Unpin>(
     write_parts(io, [head, last, &[], &[]]).await?;
     poll_fn(|cx| Pin::new(&mut *io).poll_flush(cx)).await?;
     Ok(())
-}
-
-/// Writes `parts` whole, in as few writes as the stream allows.
-async fn write_parts<S: AsyncRead + AsyncWrite + Unpin>(
-    io: &mut ClientIo<S>,
-    mut parts: [&[u8]; 4],
-) -> io::Result<()> {
-    poll_fn(|cx| {
-        loop {
-            let slices = parts.map(io::IoSlice::new);
-            if parts.iter().all(|part| part.is_empty()) {
-                return Poll::Ready(Ok(()));
-            }
-            let mut written = ready!(Pin::new(&mut *io).poll_write_vectored(cx, &slices))?;
-            if written == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-            for part in &mut parts {
-                let taken = written.min(part.len());
-                part.advance(taken);
-                written -= taken;
-            }
-        }
-    })
-    .await
 }
