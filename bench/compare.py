@@ -266,6 +266,12 @@ class Proc:
                 self.popen.kill()
 
 
+def worker(master):
+    """The pid of nginx's worker, which does the work, given its master's; else the master's."""
+    children = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
+    return int(children[0]) if children else master
+
+
 def wait_port(port, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -285,16 +291,33 @@ def cpu_times(pid):
     return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
-def sleeps(pid):
-    """Times any thread of a process has blocked (voluntary context switches) so far."""
+def switches(pid, kinds=("voluntary_ctxt_switches:",)):
+    """Context switches of every thread of a process so far; by default the voluntary ones,
+    the times it blocked."""
     total = 0
     for task in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{task}/status") as f:
-                total += sum(int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches:"))
+                total += sum(int(line.split()[1]) for line in f if line.startswith(kinds))
         except FileNotFoundError:
             pass
     return total
+
+
+def sleeps(pid):
+    """Times any thread of a process has blocked so far."""
+    return switches(pid)
+
+
+def all_switches(pid):
+    """Context switches of a process so far, when it blocked and when it was preempted."""
+    return switches(pid, ("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"))
+
+
+def children_switches():
+    """Context switches of this script's finished children so far (wrk's, once it has run)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_nvcsw + usage.ru_nivcsw
 
 
 def cpu_seconds(pid):
@@ -332,10 +355,12 @@ def wrk(port, seconds, connections, close=False, shim=None):
         argv += ["-H", "Connection: close"]
     url = f"{'https' if shim else 'http'}://{HOST}:{port}/"
     env = dict(os.environ, LD_PRELOAD=shim) if shim else None
+    switches0 = children_switches()
     out = subprocess.run(
         argv + [url], capture_output=True, text=True, timeout=seconds + 30, env=env
     ).stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    result["wrk_switches"] = children_switches() - switches0
     result["requests"] = int(re.search(r"(\d+) requests in", out).group(1))
     for pct in ("50", "99"):
         m = re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", out, re.M)
@@ -457,9 +482,8 @@ def main():
         time.sleep(0.5)
         pids = {name: p.pid() for name, p in proxies.items()}
         if "nginx" in pids:
-            children = subprocess.run(["pgrep", "-P", str(pids["nginx"])], capture_output=True, text=True)
-            if children.stdout.split():
-                pids["nginx"] = int(children.stdout.split()[0])
+            pids["nginx"] = worker(pids["nginx"])
+        backend = worker(procs[0].pid())
 
         tests = [("http_keepalive", HTTP, {}), ("http_close", HTTP, {"close": True}), ("tcp_keepalive", TCP, {})]
         if "tls_new" in selected:
@@ -476,9 +500,9 @@ def main():
                         continue
                     cpu0 = cpu_times(pids[name]) if name in pids else None
                     sleeps0 = sleeps(pids[name]) if name in pids else None
-                    load0 = core_ticks(LOAD_CORE)
+                    load0, backend0 = core_ticks(LOAD_CORE), all_switches(backend)
                     run = wrk(ports[index], args.seconds, args.connections, **options)
-                    load1 = core_ticks(LOAD_CORE)
+                    load1, backend1 = core_ticks(LOAD_CORE), all_switches(backend)
                     # Near 100 %, the load generator's core and not the proxy bounds req/s.
                     run["load_core_busy_pct"] = 100 * (load1[0] - load0[0]) / max(load1[1] - load0[1], 1)
                     # What wrk and the backends spend per request, kernel included, and the rate
@@ -486,6 +510,10 @@ def main():
                     load_seconds = (load1[0] - load0[0]) / os.sysconf("SC_CLK_TCK")
                     run["load_core_us_per_req"] = load_seconds * 1e6 / max(run["requests"], 1)
                     run["load_core_full_rps"] = 1e6 / max(run["load_core_us_per_req"], 1e-9)
+                    # wrk and the backend share that core: each switch between them (one blocks
+                    # or is preempted as a proxy's send wakes the other) costs it time.
+                    load_switches = run.pop("wrk_switches") + backend1 - backend0
+                    run["load_core_switches_per_req"] = load_switches / max(run["requests"], 1)
                     if cpu0 is not None:
                         # User time is the proxy's own code; system time is mostly the kernel's
                         # TCP stack, which every proxy pays alike for the same system calls.
@@ -567,6 +595,7 @@ METRICS = [
     ("http_keepalive", "sleeps_per_1k_req", "  proxy sleeps per 1k req", False),
     ("http_keepalive", "load_core_busy_pct", "HTTP keep-alive load core %", False),
     ("http_keepalive", "load_core_us_per_req", "  load core us/req", False),
+    ("http_keepalive", "load_core_switches_per_req", "  load core switches per req", False),
     ("http_keepalive", "load_core_full_rps", "  req/s at a full load core", True),
     ("http_close", "rps", "HTTP close req/s", True),
     ("http_close", "p99_ms", "HTTP close p99 ms", False),
@@ -579,6 +608,7 @@ METRICS = [
     ("tcp_keepalive", "sleeps_per_1k_req", "  proxy sleeps per 1k req", False),
     ("tcp_keepalive", "load_core_busy_pct", "TCP mode load core %", False),
     ("tcp_keepalive", "load_core_us_per_req", "  load core us/req", False),
+    ("tcp_keepalive", "load_core_switches_per_req", "  load core switches per req", False),
     ("tcp_keepalive", "load_core_full_rps", "  req/s at a full load core", True),
     ("tls_new", "rps", "New TLS conn/s", True),
     ("tls_new", "p50_ms", "New TLS p50 ms", False),
