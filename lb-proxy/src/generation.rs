@@ -9,7 +9,7 @@
 //! VIP's cap when `max_connections` changes, the passive-health observer when
 //! `observe_failures` is switched on.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -83,7 +83,7 @@ pub(crate) struct Shared {
     pub(crate) sessions: Arc<Sessions>,
     pub(crate) limits: Arc<Limits>,
     pub(crate) counters: Arc<Counters>,
-    pub(crate) names: Arc<ArcSwap<HashMap<ServerId, Arc<str>>>>,
+    pub(crate) names: Arc<ArcSwap<BTreeMap<ServerId, Arc<str>>>>,
     origin: Instant,
 }
 
@@ -176,7 +176,7 @@ fn observer_for(vip: &Vip) -> (Option<Arc<Observer>>, Observations) {
 }
 
 /// Server names by id, for logs.
-pub(crate) fn names(servers: &[Server]) -> HashMap<ServerId, Arc<str>> {
+pub(crate) fn names(servers: &[Server]) -> BTreeMap<ServerId, Arc<str>> {
     servers
         .iter()
         .map(|server| (server.id, Arc::from(server.name.as_str())))

@@ -4,14 +4,15 @@
 //! Each server has a close signal (a `watch` channel carrying a generation number); a session
 //! subscribes before it connects and ends as soon as the generation moves. A service-wide
 //! signal covers sessions still being set up; closing everything moves both. Subscribing
-//! reads the registry through an `ArcSwap`, without a lock; the registry is rebuilt only
-//! when the server list changes. Sessions established after a close are not affected;
+//! reads the registry through an `ArcSwap`, without a lock (a `BTreeMap`: a service has few
+//! servers, and a lookup hashes nothing); the registry is rebuilt only when the server list
+//! changes. Sessions established after a close are not affected;
 //! removing a server closes its sessions, unless it is retired gracefully
 //! ([`Sessions::retire_servers`]): then its sessions run on until they end, and only closing
 //! everything reaches them. A session that picked a server from a snapshot taken just before
 //! the server was removed is treated like a retired server's session.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -21,7 +22,7 @@ use tokio::sync::watch;
 /// Close signals by server, plus one for the whole service.
 #[derive(Debug)]
 pub(crate) struct Sessions {
-    by_server: ArcSwap<HashMap<ServerId, Arc<watch::Sender<u64>>>>,
+    by_server: ArcSwap<BTreeMap<ServerId, Arc<watch::Sender<u64>>>>,
     all: watch::Sender<u64>,
     /// Signals of servers retired gracefully that still have sessions.
     retired: Mutex<Vec<Arc<watch::Sender<u64>>>>,

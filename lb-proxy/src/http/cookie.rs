@@ -14,7 +14,7 @@
 //! process (cookies then survive reloads but not restarts); it is rebuilt whenever the
 //! server list changes.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::net::SocketAddr;
@@ -27,7 +27,7 @@ use lb_core::model::{Persistence, Server, ServerId, Vip};
 use lb_core::persistence::cookie::{CookieCodec, CookieSettings, ServerCookie};
 use lb_core::pool::Pool;
 
-type Names = Arc<HashMap<ServerId, Arc<str>>>;
+type Names = Arc<BTreeMap<ServerId, Arc<str>>>;
 
 /// The cookie persistence of one VIP.
 #[derive(Debug)]
