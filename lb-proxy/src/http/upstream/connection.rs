@@ -96,8 +96,13 @@ impl Connection {
     }
 
     /// Whether a kept-alive connection is still open and quiet: nothing may arrive on an idle
-    /// connection but the server's close. Costs no system call unless the socket is readable.
+    /// connection but the server's close. Costs no system call unless the socket is readable;
+    /// in cleartext, it leaves no waker behind either.
     pub(crate) fn is_quiet(&mut self) -> bool {
+        if let ServerStream::Plain(stream) = &self.stream {
+            let probe = stream.try_read(&mut [0; 1]);
+            return probe.is_err_and(|error| error.kind() == io::ErrorKind::WouldBlock);
+        }
         let mut cx = Context::from_waker(Waker::noop());
         let mut probe = [0; 1];
         let mut probe = ReadBuf::new(&mut probe);
