@@ -5,7 +5,7 @@
 use std::io::{self, IoSlice};
 use std::net::IpAddr;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -35,6 +35,24 @@ impl ServerStream {
             Some(originator) => {
                 let session = originator.handshake(server, stream).await?;
                 Ok(ServerStream::Tls(Box::new(session)))
+            }
+        }
+    }
+
+    /// Whether nothing has arrived since the last read (on an idle connection, nothing but
+    /// the server's close may). Costs no system call unless the socket is readable. In
+    /// cleartext it registers no waker; a TLS session can only tell by a read, polled with a
+    /// waker that does nothing.
+    pub(crate) fn is_quiet(&mut self) -> bool {
+        match self {
+            ServerStream::Plain(stream) => stream
+                .try_read(&mut [0; 1])
+                .is_err_and(|error| error.kind() == io::ErrorKind::WouldBlock),
+            ServerStream::Tls(stream) => {
+                let mut cx = Context::from_waker(Waker::noop());
+                let mut probe = [0; 1];
+                let mut probe = ReadBuf::new(&mut probe);
+                Pin::new(stream).poll_read(&mut cx, &mut probe).is_pending()
             }
         }
     }

@@ -3,7 +3,7 @@
 //! joined in one buffer, larger ones in one vectored write.
 //!
 //! On a socket, send(2) costs less than writev(2), whose trip through the file layer cost lb
-//! about 0.6 µs per response on the bench machine (perf, HTTP keep-alive): joining a small head
+//! about 0.5 µs per response on the bench machine (perf, HTTP keep-alive): joining a small head
 //! and body costs a copy of a few hundred bytes instead.
 
 use std::cell::RefCell;

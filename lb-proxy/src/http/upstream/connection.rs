@@ -20,13 +20,13 @@
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker, ready};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, BytesMut};
 use http::{Method, Request};
 use hyper::body::Body;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::AsyncWrite;
 use tokio::time::Sleep;
 use tokio_util::io::poll_read_buf;
 
@@ -96,19 +96,9 @@ impl Connection {
     }
 
     /// Whether a kept-alive connection is still open and quiet: nothing may arrive on an idle
-    /// connection but the server's close. Costs no system call unless the socket is readable;
-    /// in cleartext, it leaves no waker behind either.
+    /// connection but the server's close (see [`ServerStream::is_quiet`]).
     pub(crate) fn is_quiet(&mut self) -> bool {
-        if let ServerStream::Plain(stream) = &self.stream {
-            let probe = stream.try_read(&mut [0; 1]);
-            return probe.is_err_and(|error| error.kind() == io::ErrorKind::WouldBlock);
-        }
-        let mut cx = Context::from_waker(Waker::noop());
-        let mut probe = [0; 1];
-        let mut probe = ReadBuf::new(&mut probe);
-        Pin::new(&mut self.stream)
-            .poll_read(&mut cx, &mut probe)
-            .is_pending()
+        self.stream.is_quiet()
     }
 
     /// Sends `request` and reads the response head within the connection's server timeout;
