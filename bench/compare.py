@@ -46,6 +46,7 @@ PORTS = {  # (http, tcp, tcp-bulk, https) listen ports per proxy
 }
 HTTP, TCP, BULK, HTTPS = range(4)  # indexes into a PORTS entry
 OTHERS = ["haproxy", "nginx", "direct"]
+PROXIES = ["haproxy", "nginx"]
 TESTS = ["http_keepalive", "http_close", "tcp_keepalive", "tls_new", "tcp_bulk", "idle_memory"]
 PROXY_CORE = "0"
 LOAD_CORE = "1"
@@ -334,6 +335,20 @@ def core_ticks(core):
     return 0, 0
 
 
+def wake_ipis():
+    """Wake-up interrupts each core has taken so far, by core: the function-call and
+    rescheduling IPIs another core sends to wake a task on an idle core or to preempt one."""
+    with open("/proc/interrupts") as f:
+        cores = [cpu.removeprefix("CPU") for cpu in f.readline().split()]
+        counts = dict.fromkeys(cores, 0)
+        for line in f:
+            fields = line.split()
+            if fields and fields[0] in ("CAL:", "RES:"):
+                for core, count in zip(cores, fields[1:]):
+                    counts[core] += int(count)
+    return counts
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -500,9 +515,13 @@ def main():
                         continue
                     cpu0 = cpu_times(pids[name]) if name in pids else None
                     sleeps0 = sleeps(pids[name]) if name in pids else None
-                    load0, backend0 = core_ticks(LOAD_CORE), all_switches(backend)
+                    load0, backend0, ipis0 = core_ticks(LOAD_CORE), all_switches(backend), wake_ipis()
                     run = wrk(ports[index], args.seconds, args.connections, **options)
-                    load1, backend1 = core_ticks(LOAD_CORE), all_switches(backend)
+                    load1, backend1, ipis1 = core_ticks(LOAD_CORE), all_switches(backend), wake_ipis()
+                    # A core that sleeps is woken by the other with an interrupt, which costs
+                    # both cores time: a proxy that blocks often makes the load core send more.
+                    for core, key in ((PROXY_CORE, "proxy_core_ipis_per_req"), (LOAD_CORE, "load_core_ipis_per_req")):
+                        run[key] = (ipis1.get(core, 0) - ipis0.get(core, 0)) / max(run["requests"], 1)
                     # Near 100 %, the load generator's core and not the proxy bounds req/s.
                     run["load_core_busy_pct"] = 100 * (load1[0] - load0[0]) / max(load1[1] - load0[1], 1)
                     # What wrk and the backends spend per request, kernel included, and the rate
@@ -583,7 +602,21 @@ def paired_ratios(by_name):
             for k in keys
             if all(isinstance(mine.get(k), (int, float)) and theirs.get(k) for mine, theirs in zip(lb_runs, runs))
         }
+        for bound, (mine_key, theirs_key) in BOUNDS.items():
+            rounds = list(zip(lb_runs, runs))
+            if other in PROXIES and all(mine.get(mine_key) and theirs.get(theirs_key) for mine, theirs in rounds):
+                paired[other][bound] = statistics.median(mine[mine_key] / theirs[theirs_key] for mine, theirs in rounds)
     return paired
+
+
+# Limits of lb's ratios to another proxy that lb's own code cannot move, per round: the req/s
+# ratio lb would reach if its load core (wrk and the backends, which no proxy can outrun) were
+# full, and the CPU ratio lb would reach if its user time were nil (its system time is the
+# kernel's TCP work for its system calls, the same calls as HAProxy's).
+BOUNDS = {
+    "rps_ceiling": ("load_core_full_rps", "rps"),
+    "cpu_floor": ("cpu_sys_us_per_req", "cpu_us_per_req"),
+}
 
 
 METRICS = [
@@ -596,7 +629,11 @@ METRICS = [
     ("http_keepalive", "load_core_busy_pct", "HTTP keep-alive load core %", False),
     ("http_keepalive", "load_core_us_per_req", "  load core us/req", False),
     ("http_keepalive", "load_core_switches_per_req", "  load core switches per req", False),
+    ("http_keepalive", "proxy_core_ipis_per_req", "  wake-up IPIs to proxy core/req", False),
+    ("http_keepalive", "load_core_ipis_per_req", "  wake-up IPIs to load core/req", False),
     ("http_keepalive", "load_core_full_rps", "  req/s at a full load core", True),
+    ("http_keepalive", "rps_ceiling", "  req/s ratio ceiling", True),
+    ("http_keepalive", "cpu_floor", "  CPU ratio floor", False),
     ("http_close", "rps", "HTTP close req/s", True),
     ("http_close", "p99_ms", "HTTP close p99 ms", False),
     ("http_close", "cpu_us_per_req", "HTTP close CPU us/req", False),
@@ -609,7 +646,11 @@ METRICS = [
     ("tcp_keepalive", "load_core_busy_pct", "TCP mode load core %", False),
     ("tcp_keepalive", "load_core_us_per_req", "  load core us/req", False),
     ("tcp_keepalive", "load_core_switches_per_req", "  load core switches per req", False),
+    ("tcp_keepalive", "proxy_core_ipis_per_req", "  wake-up IPIs to proxy core/req", False),
+    ("tcp_keepalive", "load_core_ipis_per_req", "  wake-up IPIs to load core/req", False),
     ("tcp_keepalive", "load_core_full_rps", "  req/s at a full load core", True),
+    ("tcp_keepalive", "rps_ceiling", "  req/s ratio ceiling", True),
+    ("tcp_keepalive", "cpu_floor", "  CPU ratio floor", False),
     ("tls_new", "rps", "New TLS conn/s", True),
     ("tls_new", "p50_ms", "New TLS p50 ms", False),
     ("tls_new", "p99_ms", "New TLS p99 ms", False),
