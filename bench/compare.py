@@ -357,6 +357,27 @@ def rss_kib(pid):
     return 0
 
 
+def open_sockets(pid):
+    """Sockets a process holds open now."""
+    held = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            held += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except FileNotFoundError:
+            pass
+    return held
+
+
+def await_sockets(pid, wanted, timeout=30.0):
+    """Waits until a process holds `wanted` sockets: a proxy in TCP mode holds two per client
+    connection once it has accepted it and connected it to a server."""
+    deadline = time.monotonic() + timeout
+    while (held := open_sockets(pid)) < wanted:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"pid {pid} holds {held} sockets after {timeout} s, not {wanted}")
+        time.sleep(0.01)
+
+
 def parse_latency(text):
     value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
@@ -408,12 +429,12 @@ def iperf(port, seconds):
 
 def idle_memory(pid, port, count):
     """RSS growth per idle connection, in KiB, with `count` idle client connections."""
-    before = rss_kib(pid)
+    before, held = rss_kib(pid), open_sockets(pid)
     sockets = []
     try:
         for _ in range(count):
             sockets.append(socket.create_connection((HOST, port), timeout=5))
-        time.sleep(1.0)  # let the proxy accept and connect every one: nothing to await from here
+        await_sockets(pid, held + 2 * count)
         after = rss_kib(pid)
     finally:
         for s in sockets:
@@ -602,20 +623,24 @@ def paired_ratios(by_name):
             for k in keys
             if all(isinstance(mine.get(k), (int, float)) and theirs.get(k) for mine, theirs in zip(lb_runs, runs))
         }
-        for bound, (mine_key, theirs_key) in BOUNDS.items():
-            rounds = list(zip(lb_runs, runs))
-            if other in PROXIES and all(mine.get(mine_key) and theirs.get(theirs_key) for mine, theirs in rounds):
+        for bound, (source, mine_key, theirs_key) in BOUNDS.items():
+            rounds = list(zip(by_name.get(source, []), runs))
+            if other in PROXIES and len(rounds) == len(runs) and all(
+                    mine.get(mine_key) and theirs.get(theirs_key) for mine, theirs in rounds):
                 paired[other][bound] = statistics.median(mine[mine_key] / theirs[theirs_key] for mine, theirs in rounds)
     return paired
 
 
 # Limits of lb's ratios to another proxy that lb's own code cannot move, per round: the req/s
 # ratio lb would reach if its load core (wrk and the backends, which no proxy can outrun) were
-# full, and the CPU ratio lb would reach if its user time were nil (its system time is the
-# kernel's TCP work for its system calls, the same calls as HAProxy's).
+# full; the req/s ratio with no proxy at all (wrk straight to the backends, which leaves the
+# load core less to do than any proxy can); and the CPU ratio lb would reach if its user time
+# were nil (its system time is the kernel's TCP work for its system calls, the same calls as
+# HAProxy's).
 BOUNDS = {
-    "rps_ceiling": ("load_core_full_rps", "rps"),
-    "cpu_floor": ("cpu_sys_us_per_req", "cpu_us_per_req"),
+    "rps_ceiling": ("lb", "load_core_full_rps", "rps"),
+    "rps_direct": ("direct", "rps", "rps"),
+    "cpu_floor": ("lb", "cpu_sys_us_per_req", "cpu_us_per_req"),
 }
 
 
@@ -633,6 +658,7 @@ METRICS = [
     ("http_keepalive", "load_core_ipis_per_req", "  wake-up IPIs to load core/req", False),
     ("http_keepalive", "load_core_full_rps", "  req/s at a full load core", True),
     ("http_keepalive", "rps_ceiling", "  req/s ratio ceiling", True),
+    ("http_keepalive", "rps_direct", "  req/s ratio with no proxy", True),
     ("http_keepalive", "cpu_floor", "  CPU ratio floor", False),
     ("http_close", "rps", "HTTP close req/s", True),
     ("http_close", "p99_ms", "HTTP close p99 ms", False),
@@ -650,6 +676,7 @@ METRICS = [
     ("tcp_keepalive", "load_core_ipis_per_req", "  wake-up IPIs to load core/req", False),
     ("tcp_keepalive", "load_core_full_rps", "  req/s at a full load core", True),
     ("tcp_keepalive", "rps_ceiling", "  req/s ratio ceiling", True),
+    ("tcp_keepalive", "rps_direct", "  req/s ratio with no proxy", True),
     ("tcp_keepalive", "cpu_floor", "  CPU ratio floor", False),
     ("tls_new", "rps", "New TLS conn/s", True),
     ("tls_new", "p50_ms", "New TLS p50 ms", False),
