@@ -5,8 +5,8 @@ Starts two nginx backends, an iperf3 server, and each proxy on loopback with equ
 settings (same timeouts, one worker/thread each, no access log, and in HTTP mode the same four
 forwarding headers set for the client). The proxy under test is pinned to core 0;
 the load generator and the backends run on core 1. Measurements are interleaved
-(lb, haproxy, nginx, direct) round by round so that drift cancels, and every run is bounded
-in time. Prints a table of medians over the rounds, with lb's ratios to the others taken round
+(lb, haproxy, nginx, direct, and the reverse order every other round) so that drift cancels,
+and every run is bounded in time. Prints a table of medians over the rounds, with lb's ratios to the others taken round
 by round (the median of lb's figure over the other's in the same round), and writes JSON.
 
 `tls_new` measures new TLS connections per second: every proxy terminates TLS with the same
@@ -358,23 +358,27 @@ def rss_kib(pid):
 
 
 def open_sockets(pid):
-    """Sockets a process holds open now."""
-    held = 0
+    """The sockets a process holds open now, by inode."""
+    held = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
-            held += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
         except FileNotFoundError:
-            pass
+            continue
+        if link.startswith("socket:"):
+            held.add(link)
     return held
 
 
-def await_sockets(pid, wanted, timeout=30.0):
-    """Waits until a process holds `wanted` sockets: a proxy in TCP mode holds two per client
-    connection once it has accepted it and connected it to a server."""
+def await_new_sockets(pid, before, wanted, timeout=30.0):
+    """Waits until a process holds `wanted` sockets that are not among `before` (sockets it
+    held before, which may close meanwhile: pooled server connections time out). A proxy in
+    TCP mode holds two per client connection once it has accepted it and connected it to a
+    server."""
     deadline = time.monotonic() + timeout
-    while (held := open_sockets(pid)) < wanted:
+    while len(new := open_sockets(pid) - before) < wanted:
         if time.monotonic() > deadline:
-            raise RuntimeError(f"pid {pid} holds {held} sockets after {timeout} s, not {wanted}")
+            raise RuntimeError(f"pid {pid} holds {len(new)} new sockets after {timeout} s, not {wanted}")
         time.sleep(0.01)
 
 
@@ -418,12 +422,21 @@ def tls_negotiated(port):
     return f"{fields.get('Protocol version', '?')} {fields.get('Ciphersuite', '?')} {group}"
 
 
-def iperf(port, seconds):
-    out = subprocess.run(
-        ["taskset", "-c", LOAD_CORE, "iperf3", "-c", HOST, "-p", str(port), "-t", str(seconds), "-J"],
-        capture_output=True, text=True, timeout=seconds + 30,
-    ).stdout
-    data = json.loads(out)
+def iperf(port, seconds, attempts=20):
+    """One iperf3 run through `port`. The iperf3 server takes one test at a time and may still
+    be closing the previous one (its control connection closes through a proxy): it then
+    answers busy, and the run is tried again."""
+    for _ in range(attempts):
+        out = subprocess.run(
+            ["taskset", "-c", LOAD_CORE, "iperf3", "-c", HOST, "-p", str(port), "-t", str(seconds), "-J"],
+            capture_output=True, text=True, timeout=seconds + 30,
+        ).stdout
+        data = json.loads(out)
+        if "busy" not in data.get("error", ""):
+            break
+        time.sleep(0.1)
+    if "error" in data:
+        raise RuntimeError(f"iperf3 through port {port}: {data['error']}")
     return {"gbps": data["end"]["sum_received"]["bits_per_second"] / 1e9}
 
 
@@ -434,7 +447,7 @@ def idle_memory(pid, port, count):
     try:
         for _ in range(count):
             sockets.append(socket.create_connection((HOST, port), timeout=5))
-        await_sockets(pid, held + 2 * count)
+        await_new_sockets(pid, held, 2 * count)
         after = rss_kib(pid)
     finally:
         for s in sockets:
@@ -529,9 +542,15 @@ def main():
         results = {t: {n: [] for n in targets} for t, _, _ in tests}
         if "tcp_bulk" in selected:
             results["tcp_bulk"] = {n: [] for n in targets}
-        for _ in range(args.rounds):
+        for round_number in range(args.rounds):
+            # Every other round runs the targets in reverse order (lb, haproxy, nginx, direct,
+            # then direct, nginx, haproxy, lb): none always runs first, just after another
+            # test, and drift over a round cancels over two.
+            order = list(targets.items())
+            if round_number % 2:
+                order.reverse()
             for test, index, options in tests:
-                for name, ports in targets.items():
+                for name, ports in order:
                     if ports[index] is None:
                         continue
                     cpu0 = cpu_times(pids[name]) if name in pids else None
@@ -566,7 +585,7 @@ def main():
                         # costs system time on both cores; a busy one takes events in batches.
                         run["sleeps_per_1k_req"] = (sleeps(pids[name]) - sleeps0) * 1000 / max(run["requests"], 1)
                     results[test][name].append(run)
-            for name, ports in targets.items():
+            for name, ports in order:
                 if "tcp_bulk" not in selected:
                     break
                 cpu0 = cpu_seconds(pids[name]) if name in pids else None
