@@ -1,3 +1,8 @@
+//! The request guard on whole and split streams: well-formed pipelined requests pass in any
+//! split, each smuggling ambiguity is refused with its status, nothing passes after a refusal,
+//! an upgrade's tunnel passes through, and the verdict never depends on how the bytes were cut
+//! (property tests).
+
 use super::*;
 
 fn guard() -> RequestGuard {
