@@ -17,7 +17,7 @@ runs with a small preloaded shim (built per run with cc) that drops the session 
 handshake: every connection is a full handshake, whatever the proxy's session cache or tickets.
 
     bench/run                 # installs what is missing, builds lb --release, runs this
-    bench/compare.py --lb target/release/lb --rounds 8 --seconds 3 --json bench/latest.json
+    bench/compare.py --lb target/release/lb --rounds 8 --seconds 2 --json bench/latest.json
     bench/compare.py --lb new/lb --baseline old/lb --tests tcp_keepalive,tcp_bulk   # A/B two builds
 """
 
@@ -458,11 +458,11 @@ def idle_memory(pid, port, count):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lb", default="target/release/lb", help="the lb binary")
-    # Eight short rounds rather than three long ones, in about the same time: on a shared
-    # machine the median of per-round ratios steadies with the number of rounds, not their
-    # length.
+    # Eight short rounds rather than a few long ones: on a shared machine the median of
+    # per-round ratios steadies with the number of rounds, not their length. About 5.5
+    # minutes, so that bench/run stays under 10 with lb's release build from scratch (3.3).
     parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--seconds", type=int, default=3, help="length of each wrk/iperf3 run")
+    parser.add_argument("--seconds", type=int, default=2, help="length of each wrk/iperf3 run")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--idle", type=int, default=5000, help="idle connections for memory")
     parser.add_argument("--json", default="bench/latest.json")
