@@ -7,6 +7,7 @@ use std::net::TcpStream;
 use std::process::Command;
 
 use support::backend::{Backend, Session};
+use support::lb::wait_ready;
 use support::process::Process;
 use support::{EVENT_TIMEOUT, free_port, local};
 
@@ -43,7 +44,7 @@ servers = [ {{ name = "gone", address = "{gone}" }} ]
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1");
     let process = Process::spawn("lb", command);
-    process.wait_for("ready", EVENT_TIMEOUT);
+    wait_ready(&process);
     (process, app, dead)
 }
 

@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use support::backend::{Streamer, first_bytes, read_to_end};
-use support::lb::Lb;
+use support::lb::{Lb, wait_ready};
 use support::process::Process;
 use support::{EVENT_TIMEOUT, free_port, local};
 
@@ -137,7 +137,7 @@ fn systemd_hears_ready_reloading_and_stopping() {
         String::from_utf8_lossy(&buffer[..read]).into_owned()
     };
     assert_eq!(next(), "READY=1");
-    lb.wait_for("ready", EVENT_TIMEOUT);
+    wait_ready(&lb);
     TcpStream::connect(vip).expect("VIPs listen once READY=1 is sent");
     lb.signal("HUP");
     assert_eq!(next(), "RELOADING=1");

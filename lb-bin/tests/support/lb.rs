@@ -26,7 +26,7 @@ impl Lb {
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1");
         let process = Process::spawn("lb", command);
-        process.wait_for("ready", EVENT_TIMEOUT);
+        wait_ready(&process);
         Lb { process }
     }
 
@@ -40,4 +40,13 @@ impl Lb {
         let needle = format!("server={server} health={state}");
         self.process.wait_for(&needle, EVENT_TIMEOUT)
     }
+}
+
+/// What `lb run` prints once every VIP listens, in the text and the JSON log formats. A bare
+/// "ready" would also match a start that failed with "Address already in use".
+const READY_LINES: [&str; 2] = ["lb::run: ready", r#""message":"ready""#];
+
+/// Waits until `process` (an `lb run`) is ready; panics with its log if it exits first.
+pub fn wait_ready(process: &Process) {
+    process.wait_for_any(&READY_LINES, EVENT_TIMEOUT);
 }

@@ -62,19 +62,28 @@ impl Process {
     /// Waits for a line containing `needle` printed since the mark, and returns it; panics
     /// with the log tail on timeout or exit.
     pub fn wait_for(&self, needle: &str, timeout: Duration) -> String {
+        self.wait_for_any(&[needle], timeout)
+    }
+
+    /// Waits for a line containing any of `needles` printed since the mark, and returns it;
+    /// panics with the log tail on timeout or exit.
+    pub fn wait_for_any(&self, needles: &[&str], timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         let (lock, changed) = &*self.log;
         let mut log = lock.lock().unwrap();
         let mut seen = self.mark;
         loop {
-            if let Some(line) = log.lines[seen..].iter().find(|line| line.contains(needle)) {
+            let found = log.lines[seen..]
+                .iter()
+                .find(|line| needles.iter().any(|needle| line.contains(needle)));
+            if let Some(line) = found {
                 return line.clone();
             }
             seen = log.lines.len();
             if log.open_pipes == 0 {
                 drop(log);
                 panic!(
-                    "{}: exited before printing {needle:?}\n{}",
+                    "{}: exited before printing {needles:?}\n{}",
                     self.name,
                     self.tail()
                 );
@@ -83,7 +92,7 @@ impl Process {
             if left.is_zero() {
                 drop(log);
                 panic!(
-                    "{}: no line with {needle:?} within {timeout:?}\n{}",
+                    "{}: no line with {needles:?} within {timeout:?}\n{}",
                     self.name,
                     self.tail()
                 );
@@ -149,8 +158,13 @@ impl Process {
 }
 
 impl Drop for Process {
+    /// Kills the process; when the test is failing, prints its output first, so that the
+    /// failure shows what the process saw.
     fn drop(&mut self) {
         self.kill();
+        if thread::panicking() {
+            eprintln!("--- {} output ---\n{}", self.name, self.tail());
+        }
     }
 }
 
