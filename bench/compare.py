@@ -3,11 +3,12 @@
 
 Starts two nginx backends, an iperf3 server, and each proxy on loopback with equivalent
 settings (same timeouts, one worker/thread each, no access log, and in HTTP mode the same four
-forwarding headers set for the client). The proxy under test is pinned to core 0;
-the load generator and the backends run on core 1. Measurements are interleaved
-(lb, haproxy, nginx, direct, and the reverse order every other round) so that drift cancels,
-and every run is bounded in time. Prints a table of medians over the rounds, with lb's ratios to the others taken round
-by round (the median of lb's figure over the other's in the same round), and writes JSON.
+forwarding headers set for the client). The proxy under test is pinned to core 0; the load
+generator and the backends run on core 1. Measurements are interleaved (lb, haproxy, nginx,
+direct, and the reverse order every other round) so that drift cancels, and every run is
+bounded in time. Prints a table of medians over the rounds, with lb's ratios to the others
+taken round by round (the median of lb's figure over the other's in the same round), and
+writes JSON.
 
 `tls_new` measures new TLS connections per second: every proxy terminates TLS with the same
 self-signed ECDSA P-256 certificate (made per run), TLS 1.2/1.3 with the same suites and groups,
