@@ -350,6 +350,16 @@ def wake_ipis():
     return counts
 
 
+def tcp_segments_sent():
+    """TCP segments this machine has sent so far (`OutSegs`), over loopback here: a proxied
+    request and its response take four (client to proxy to server and back), plus any
+    segment that carries only an acknowledgement."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Tcp:")]
+    names, values = rows[0], rows[1]
+    return int(values[names.index("OutSegs")])
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -557,8 +567,13 @@ def main():
                     cpu0 = cpu_times(pids[name]) if name in pids else None
                     sleeps0 = sleeps(pids[name]) if name in pids else None
                     load0, backend0, ipis0 = core_ticks(LOAD_CORE), all_switches(backend), wake_ipis()
+                    segments0 = tcp_segments_sent()
                     run = wrk(ports[index], args.seconds, args.connections, **options)
+                    segments1 = tcp_segments_sent()
                     load1, backend1, ipis1 = core_ticks(LOAD_CORE), all_switches(backend), wake_ipis()
+                    # The kernel's TCP work is per segment: a proxy that sends as many as
+                    # another leaves the kernel the same work per request.
+                    run["segments_per_req"] = (segments1 - segments0) / max(run["requests"], 1)
                     # A core that sleeps is woken by the other with an interrupt, which costs
                     # both cores time: a proxy that blocks often makes the load core send more.
                     for core, key in ((PROXY_CORE, "proxy_core_ipis_per_req"), (LOAD_CORE, "load_core_ipis_per_req")):
@@ -671,6 +686,7 @@ METRICS = [
     ("http_keepalive", "cpu_user_us_per_req", "  of which user us/req", False),
     ("http_keepalive", "cpu_sys_us_per_req", "  of which system us/req", False),
     ("http_keepalive", "sleeps_per_1k_req", "  proxy sleeps per 1k req", False),
+    ("http_keepalive", "segments_per_req", "  TCP segments per req", False),
     ("http_keepalive", "load_core_busy_pct", "HTTP keep-alive load core %", False),
     ("http_keepalive", "load_core_us_per_req", "  load core us/req", False),
     ("http_keepalive", "load_core_switches_per_req", "  load core switches per req", False),
@@ -689,6 +705,7 @@ METRICS = [
     ("tcp_keepalive", "cpu_user_us_per_req", "  of which user us/req", False),
     ("tcp_keepalive", "cpu_sys_us_per_req", "  of which system us/req", False),
     ("tcp_keepalive", "sleeps_per_1k_req", "  proxy sleeps per 1k req", False),
+    ("tcp_keepalive", "segments_per_req", "  TCP segments per req", False),
     ("tcp_keepalive", "load_core_busy_pct", "TCP mode load core %", False),
     ("tcp_keepalive", "load_core_us_per_req", "  load core us/req", False),
     ("tcp_keepalive", "load_core_switches_per_req", "  load core switches per req", False),
