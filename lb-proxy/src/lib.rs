@@ -59,6 +59,7 @@ pub use error::Error;
 pub use health::HealthChecks;
 pub use http::guard::{GuardLimits, RequestGuard, Violation};
 pub use http::upstream::read_response;
+pub use http::{RequestEnds, request_ends};
 pub use limits::GlobalLimit;
 pub use metrics::{CheckDurations, render as render_metrics};
 pub use observe::Observation;

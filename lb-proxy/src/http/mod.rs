@@ -68,6 +68,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
+pub use h1::{RequestEnds, request_ends};
+
 use crate::connect::tune;
 use crate::forward::Watchdog;
 use crate::limits::Refused;

@@ -111,6 +111,18 @@ impl RequestGuard {
         }
     }
 
+    /// Whether the next byte starts a request: no head, body or chunk is under way, nor an
+    /// empty line between requests.
+    pub fn at_request_start(&self) -> bool {
+        self.state == State::Head && self.head.is_empty()
+    }
+
+    /// Whether the guard has stopped checking: an upgrade request passed, and what follows is
+    /// no longer HTTP/1.1 if the server agrees.
+    pub fn passes_through(&self) -> bool {
+        self.state == State::Passthrough
+    }
+
     /// Scans the next bytes the client sent. Once it has refused, the connection is done: the
     /// guard refuses everything after.
     pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), Violation> {

@@ -15,6 +15,7 @@
 
 mod request;
 mod request_body;
+mod request_ends;
 mod response;
 mod write;
 
@@ -43,6 +44,8 @@ use request::{Head, Room};
 use request_body::{Home, RequestBody};
 use response::Asked;
 use write::write_parts;
+
+pub use request_ends::{RequestEnds, request_ends};
 
 /// Bytes made room for before each read.
 const READ_SIZE: usize = 16 * 1024;
