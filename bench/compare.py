@@ -424,6 +424,55 @@ def wrk(port, seconds, connections, close=False, shim=None):
     return result
 
 
+def counters(pid, backend):
+    """The counters a wrk run is measured by, read now: the load core's ticks, the switches of
+    the backend on it, wake-up IPIs by core, TCP segments sent and, with a proxy's `pid`, its
+    CPU times and sleeps."""
+    now = {"load": core_ticks(LOAD_CORE), "backend": all_switches(backend), "ipis": wake_ipis(),
+           "segments": tcp_segments_sent()}
+    if pid is not None:
+        now["cpu"], now["sleeps"] = cpu_times(pid), sleeps(pid)
+    return now
+
+
+def measured_wrk(port, pid, backend, args, options):
+    """One wrk run through `port`, with what it cost per request: on the load core, in the
+    kernel's TCP segments and wake-ups, and, with a proxy's `pid` (none for direct), in the
+    proxy's CPU time and sleeps."""
+    before = counters(pid, backend)
+    run = wrk(port, args.seconds, args.connections, **options)
+    after = counters(pid, backend)
+    requests = max(run["requests"], 1)
+    # The kernel's TCP work is per segment: a proxy that sends as many as another leaves the
+    # kernel the same work per request.
+    run["segments_per_req"] = (after["segments"] - before["segments"]) / requests
+    # A core that sleeps is woken by the other with an interrupt, which costs both cores time:
+    # a proxy that blocks often makes the load core send more.
+    for core, key in ((PROXY_CORE, "proxy_core_ipis_per_req"), (LOAD_CORE, "load_core_ipis_per_req")):
+        run[key] = (after["ipis"].get(core, 0) - before["ipis"].get(core, 0)) / requests
+    # Near 100 %, the load generator's core and not the proxy bounds req/s.
+    (busy0, total0), (busy1, total1) = before["load"], after["load"]
+    run["load_core_busy_pct"] = 100 * (busy1 - busy0) / max(total1 - total0, 1)
+    # What wrk and the backends spend per request, kernel included, and the rate at which
+    # their core would be full: no proxy can be faster than that.
+    run["load_core_us_per_req"] = (busy1 - busy0) / os.sysconf("SC_CLK_TCK") * 1e6 / requests
+    run["load_core_full_rps"] = 1e6 / max(run["load_core_us_per_req"], 1e-9)
+    # wrk and the backend share that core: each switch between them (one blocks or is
+    # preempted as a proxy's send wakes the other) costs it time.
+    load_switches = run.pop("wrk_switches") + after["backend"] - before["backend"]
+    run["load_core_switches_per_req"] = load_switches / requests
+    if pid is not None:
+        # User time is the proxy's own code; system time is mostly the kernel's TCP stack,
+        # which every proxy pays alike for the same system calls.
+        run["cpu_user_us_per_req"] = (after["cpu"][0] - before["cpu"][0]) * 1e6 / requests
+        run["cpu_sys_us_per_req"] = (after["cpu"][1] - before["cpu"][1]) * 1e6 / requests
+        run["cpu_us_per_req"] = run["cpu_user_us_per_req"] + run["cpu_sys_us_per_req"]
+        # A proxy that blocks waits to be woken by the next packet: each wake-up costs system
+        # time on both cores; a busy one takes events in batches.
+        run["sleeps_per_1k_req"] = (after["sleeps"] - before["sleeps"]) * 1000 / requests
+    return run
+
+
 def tls_negotiated(port):
     """The protocol, suite and key exchange group a default OpenSSL client gets on `port`."""
     out = subprocess.run(["openssl", "s_client", "-brief", "-alpn", "http/1.1", "-connect", f"{HOST}:{port}"],
@@ -564,42 +613,7 @@ def main():
                 for name, ports in order:
                     if ports[index] is None:
                         continue
-                    cpu0 = cpu_times(pids[name]) if name in pids else None
-                    sleeps0 = sleeps(pids[name]) if name in pids else None
-                    load0, backend0, ipis0 = core_ticks(LOAD_CORE), all_switches(backend), wake_ipis()
-                    segments0 = tcp_segments_sent()
-                    run = wrk(ports[index], args.seconds, args.connections, **options)
-                    segments1 = tcp_segments_sent()
-                    load1, backend1, ipis1 = core_ticks(LOAD_CORE), all_switches(backend), wake_ipis()
-                    # The kernel's TCP work is per segment: a proxy that sends as many as
-                    # another leaves the kernel the same work per request.
-                    run["segments_per_req"] = (segments1 - segments0) / max(run["requests"], 1)
-                    # A core that sleeps is woken by the other with an interrupt, which costs
-                    # both cores time: a proxy that blocks often makes the load core send more.
-                    for core, key in ((PROXY_CORE, "proxy_core_ipis_per_req"), (LOAD_CORE, "load_core_ipis_per_req")):
-                        run[key] = (ipis1.get(core, 0) - ipis0.get(core, 0)) / max(run["requests"], 1)
-                    # Near 100 %, the load generator's core and not the proxy bounds req/s.
-                    run["load_core_busy_pct"] = 100 * (load1[0] - load0[0]) / max(load1[1] - load0[1], 1)
-                    # What wrk and the backends spend per request, kernel included, and the rate
-                    # at which their core would be full: no proxy can be faster than that.
-                    load_seconds = (load1[0] - load0[0]) / os.sysconf("SC_CLK_TCK")
-                    run["load_core_us_per_req"] = load_seconds * 1e6 / max(run["requests"], 1)
-                    run["load_core_full_rps"] = 1e6 / max(run["load_core_us_per_req"], 1e-9)
-                    # wrk and the backend share that core: each switch between them (one blocks
-                    # or is preempted as a proxy's send wakes the other) costs it time.
-                    load_switches = run.pop("wrk_switches") + backend1 - backend0
-                    run["load_core_switches_per_req"] = load_switches / max(run["requests"], 1)
-                    if cpu0 is not None:
-                        # User time is the proxy's own code; system time is mostly the kernel's
-                        # TCP stack, which every proxy pays alike for the same system calls.
-                        cpu1 = cpu_times(pids[name])
-                        per_request = 1e6 / max(run["requests"], 1)
-                        run["cpu_user_us_per_req"] = (cpu1[0] - cpu0[0]) * per_request
-                        run["cpu_sys_us_per_req"] = (cpu1[1] - cpu0[1]) * per_request
-                        run["cpu_us_per_req"] = run["cpu_user_us_per_req"] + run["cpu_sys_us_per_req"]
-                        # A proxy that blocks waits to be woken by the next packet: each wake-up
-                        # costs system time on both cores; a busy one takes events in batches.
-                        run["sleeps_per_1k_req"] = (sleeps(pids[name]) - sleeps0) * 1000 / max(run["requests"], 1)
+                    run = measured_wrk(ports[index], pids.get(name), backend, args, options)
                     results[test][name].append(run)
             for name, ports in order:
                 if "tcp_bulk" not in selected:
