@@ -693,50 +693,44 @@ BOUNDS = {
 }
 
 
+def keepalive_rows(test, title):
+    """The rows of a keep-alive test: req/s, latency, the proxy's CPU per request and what it
+    is made of, and what bounds lb's ratios (see measured_wrk and BOUNDS)."""
+    return [
+        (test, "rps", f"{title} req/s"),
+        (test, "p99_ms", f"{title} p99 ms"),
+        (test, "cpu_us_per_req", f"{title} CPU us/req"),
+        (test, "cpu_user_us_per_req", "  of which user us/req"),
+        (test, "cpu_sys_us_per_req", "  of which system us/req"),
+        (test, "sleeps_per_1k_req", "  proxy sleeps per 1k req"),
+        (test, "segments_per_req", "  TCP segments per req"),
+        (test, "load_core_busy_pct", f"{title} load core %"),
+        (test, "load_core_us_per_req", "  load core us/req"),
+        (test, "load_core_switches_per_req", "  load core switches per req"),
+        (test, "proxy_core_ipis_per_req", "  wake-up IPIs to proxy core/req"),
+        (test, "load_core_ipis_per_req", "  wake-up IPIs to load core/req"),
+        (test, "load_core_full_rps", "  req/s at a full load core"),
+        (test, "rps_ceiling", "  req/s ratio ceiling"),
+        (test, "rps_direct", "  req/s ratio with no proxy"),
+        (test, "cpu_floor", "  CPU ratio floor"),
+    ]
+
+
+# The table's rows: test, the figure's key in its runs, label.
 METRICS = [
-    ("http_keepalive", "rps", "HTTP keep-alive req/s", True),
-    ("http_keepalive", "p99_ms", "HTTP keep-alive p99 ms", False),
-    ("http_keepalive", "cpu_us_per_req", "HTTP keep-alive CPU us/req", False),
-    ("http_keepalive", "cpu_user_us_per_req", "  of which user us/req", False),
-    ("http_keepalive", "cpu_sys_us_per_req", "  of which system us/req", False),
-    ("http_keepalive", "sleeps_per_1k_req", "  proxy sleeps per 1k req", False),
-    ("http_keepalive", "segments_per_req", "  TCP segments per req", False),
-    ("http_keepalive", "load_core_busy_pct", "HTTP keep-alive load core %", False),
-    ("http_keepalive", "load_core_us_per_req", "  load core us/req", False),
-    ("http_keepalive", "load_core_switches_per_req", "  load core switches per req", False),
-    ("http_keepalive", "proxy_core_ipis_per_req", "  wake-up IPIs to proxy core/req", False),
-    ("http_keepalive", "load_core_ipis_per_req", "  wake-up IPIs to load core/req", False),
-    ("http_keepalive", "load_core_full_rps", "  req/s at a full load core", True),
-    ("http_keepalive", "rps_ceiling", "  req/s ratio ceiling", True),
-    ("http_keepalive", "rps_direct", "  req/s ratio with no proxy", True),
-    ("http_keepalive", "cpu_floor", "  CPU ratio floor", False),
-    ("http_close", "rps", "HTTP close req/s", True),
-    ("http_close", "p99_ms", "HTTP close p99 ms", False),
-    ("http_close", "cpu_us_per_req", "HTTP close CPU us/req", False),
-    ("tcp_keepalive", "rps", "TCP mode req/s", True),
-    ("tcp_keepalive", "p99_ms", "TCP mode p99 ms", False),
-    ("tcp_keepalive", "cpu_us_per_req", "TCP mode CPU us/req", False),
-    ("tcp_keepalive", "cpu_user_us_per_req", "  of which user us/req", False),
-    ("tcp_keepalive", "cpu_sys_us_per_req", "  of which system us/req", False),
-    ("tcp_keepalive", "sleeps_per_1k_req", "  proxy sleeps per 1k req", False),
-    ("tcp_keepalive", "segments_per_req", "  TCP segments per req", False),
-    ("tcp_keepalive", "load_core_busy_pct", "TCP mode load core %", False),
-    ("tcp_keepalive", "load_core_us_per_req", "  load core us/req", False),
-    ("tcp_keepalive", "load_core_switches_per_req", "  load core switches per req", False),
-    ("tcp_keepalive", "proxy_core_ipis_per_req", "  wake-up IPIs to proxy core/req", False),
-    ("tcp_keepalive", "load_core_ipis_per_req", "  wake-up IPIs to load core/req", False),
-    ("tcp_keepalive", "load_core_full_rps", "  req/s at a full load core", True),
-    ("tcp_keepalive", "rps_ceiling", "  req/s ratio ceiling", True),
-    ("tcp_keepalive", "rps_direct", "  req/s ratio with no proxy", True),
-    ("tcp_keepalive", "cpu_floor", "  CPU ratio floor", False),
-    ("tls_new", "rps", "New TLS conn/s", True),
-    ("tls_new", "p50_ms", "New TLS p50 ms", False),
-    ("tls_new", "p99_ms", "New TLS p99 ms", False),
-    ("tls_new", "cpu_us_per_req", "New TLS CPU us/conn", False),
-    ("tls_new", "load_core_busy_pct", "New TLS load core %", False),
-    ("tcp_bulk", "gbps", "TCP bulk Gbit/s", True),
-    ("tcp_bulk", "cpu_s_per_gb", "TCP bulk CPU s/GB", False),
-    ("idle_memory", "kib_per_conn", "Idle KiB per TCP conn", False),
+    *keepalive_rows("http_keepalive", "HTTP keep-alive"),
+    ("http_close", "rps", "HTTP close req/s"),
+    ("http_close", "p99_ms", "HTTP close p99 ms"),
+    ("http_close", "cpu_us_per_req", "HTTP close CPU us/req"),
+    *keepalive_rows("tcp_keepalive", "TCP mode"),
+    ("tls_new", "rps", "New TLS conn/s"),
+    ("tls_new", "p50_ms", "New TLS p50 ms"),
+    ("tls_new", "p99_ms", "New TLS p99 ms"),
+    ("tls_new", "cpu_us_per_req", "New TLS CPU us/conn"),
+    ("tls_new", "load_core_busy_pct", "New TLS load core %"),
+    ("tcp_bulk", "gbps", "TCP bulk Gbit/s"),
+    ("tcp_bulk", "cpu_s_per_gb", "TCP bulk CPU s/GB"),
+    ("idle_memory", "kib_per_conn", "Idle KiB per TCP conn"),
 ]
 
 
@@ -746,7 +740,7 @@ def print_table(summary):
         names.append("lb-base")
     against = ["haproxy"] + names[4:]
     print(f"{'metric':30}" + "".join(f"{n:>12}" for n in names) + "".join(f"{'lb/' + n:>12}" for n in against))
-    for test, key, label, _higher_better in METRICS:
+    for test, key, label in METRICS:
         row = summary.get(test, {})
         cells = [row.get(n, {}).get(key) for n in names]
         ratios = []

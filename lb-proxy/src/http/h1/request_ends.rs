@@ -2,13 +2,15 @@
 //! stream, read the way the loop reads it: the head by [`super::request::parse`], then the body
 //! by the framing the head gives. The guard follows the same stream with its own framing; if
 //! the two disagreed on where a request ends, the guard would check one request while the loop
-//! forwarded another (request smuggling). The `http_request` fuzz target and the tests below
-//! check that the guard, fed the same bytes, stands at the start of a request at every end.
+//! forwarded another (request smuggling). [`RequestEnds::guard_disagrees_at`] checks that the
+//! guard, fed the same bytes, stands at the start of a request at every end; the
+//! `http_request` fuzz target and the tests below run it.
 
 use bytes::BytesMut;
 
 use super::request::{self, Room};
 use crate::http::body_decoder::{BodyDecoder, Step};
+use crate::http::guard::{GuardLimits, RequestGuard};
 use crate::http::headers::is_upgrade;
 
 /// What the proxy adds to a request whose field lines pass as the client wrote them.
@@ -33,18 +35,13 @@ pub fn request_ends(stream: &[u8], lines: bool) -> RequestEnds {
     let mut read = BytesMut::from(stream);
     let mut room = Room::default();
     let mut ends = Vec::new();
-    while let Ok(Some(head)) = request::parse(&mut read, added, &mut room) {
+    'requests: while let Ok(Some(head)) = request::parse(&mut read, added, &mut room) {
         let mut body = BodyDecoder::new(head.framing);
         loop {
             match body.next(&mut read) {
                 Step::Data(_) => {}
                 Step::End => break,
-                Step::More | Step::Invalid(_) => {
-                    return RequestEnds {
-                        ends,
-                        closes: false,
-                    };
-                }
+                Step::More | Step::Invalid(_) => break 'requests,
             }
         }
         ends.push(stream.len() - read.len());
@@ -61,27 +58,34 @@ pub fn request_ends(stream: &[u8], lines: bool) -> RequestEnds {
     }
 }
 
+impl RequestEnds {
+    /// The first end at which a guard with `limits`, fed `stream` up to it, disagrees with the
+    /// loop: it refuses those bytes, or stands within a request, unless it passes through after
+    /// an upgrade at which the loop closes. `None` when the two agree at every end.
+    pub fn guard_disagrees_at(&self, stream: &[u8], limits: GuardLimits) -> Option<usize> {
+        self.ends.iter().enumerate().find_map(|(index, &end)| {
+            let mut guard = RequestGuard::new(limits);
+            let closes_here = self.closes && index + 1 == self.ends.len();
+            let agrees = guard.feed(&stream[..end]).is_ok()
+                && (guard.at_request_start() || (closes_here && guard.passes_through()));
+            (!agrees).then_some(end)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::guard::{GuardLimits, RequestGuard};
 
-    /// The loop's ends in both field modes, each checked against a guard fed up to it: at the
-    /// start of a request, or passing through after an upgrade the loop closes at.
+    /// The loop's ends in both field modes, each checked against a guard fed up to it.
     fn agreed_ends(stream: &[u8]) -> Vec<usize> {
         let read = request_ends(stream, false);
         assert_eq!(read, request_ends(stream, true), "field modes differ");
-        for (index, &end) in read.ends.iter().enumerate() {
-            let mut guard = RequestGuard::new(GuardLimits::default());
-            guard
-                .feed(&stream[..end])
-                .expect("the guard passes the stream");
-            let closes_here = read.closes && index + 1 == read.ends.len();
-            assert!(
-                guard.at_request_start() || (closes_here && guard.passes_through()),
-                "the guard is within a request at {end}"
-            );
-        }
+        assert_eq!(
+            read.guard_disagrees_at(stream, GuardLimits::default()),
+            None,
+            "the guard refuses or is within a request there"
+        );
         read.ends
     }
 
