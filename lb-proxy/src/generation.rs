@@ -19,11 +19,11 @@ use lb_core::pool::Pool;
 use tokio::sync::mpsc;
 
 use crate::Error;
-use crate::connect::Dialer;
 use crate::http;
 use crate::limits::{GlobalLimit, Limits};
 use crate::observe::{Observation, Observer};
-use crate::selection::{Stick, Target};
+use crate::pipeline::connect::Dialer;
+use crate::pipeline::selection::{Stick, Target};
 use crate::sessions::Sessions;
 use crate::stats::Counters;
 use crate::tls::{Originator, Terminator};

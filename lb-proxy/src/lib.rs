@@ -20,11 +20,11 @@
 //! # }
 //! ```
 //!
-//! Modules: [`listener`] (sockets that may bind a VIP not held yet), `limits` (connection caps
-//! and wait queue), `selection` (persistence then scheduler, with retries), `connect` (server
-//! connections and socket options), `proxy_header` (PROXY protocol on the wire), `forward`
-//! (splice or buffered copying with half-close and idle limits), `sessions` (closing a
-//! server's sessions), `session` (one connection's lifecycle), `service` (the embedding API),
+//! Modules: [`listener`] (sockets that may bind a VIP not held yet), `pipeline` (what every
+//! connection goes through, TCP or HTTP: accept, admission, client setup, server selection
+//! with retries, the relay), `http` (HTTP mode), `limits` (connection caps and wait queue),
+//! `proxy_header` (PROXY protocol on the wire), `forward` (splice with half-close and idle
+//! limits), `sessions` (closing a server's sessions), `service` (the embedding API),
 //! `generation` and `control` (a service's shared state and what changes it), `runtime` (a
 //! whole configuration, reloaded as a diff), `supervisor` (reloads and shutdown for signals and
 //! the admin API), `admin` (the admin listener: status page, `/metrics`, JSON API), `metrics`
@@ -32,7 +32,6 @@
 
 mod access_log;
 mod admin;
-mod connect;
 mod control;
 mod error;
 mod forward;
@@ -43,12 +42,11 @@ mod limits;
 pub mod listener;
 mod metrics;
 mod observe;
+mod pipeline;
 mod proxy_header;
 mod random;
 mod runtime;
-mod selection;
 mod service;
-mod session;
 mod sessions;
 mod stats;
 mod supervisor;

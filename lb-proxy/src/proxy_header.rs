@@ -3,8 +3,8 @@
 //!
 //! A client whose address is in the VIP's `accept_proxy_from` must send a v1 or v2 header
 //! first, within the client timeout; anything else closes it. Bytes read past the header are
-//! the client's data and go to the server first (in HTTP mode nothing past the header is read:
-//! [`receive_exact`]). Reads are bounded by the longest header accepted ([`V2_MAX_LENGTH`]).
+//! the client's data: the connection pipeline keeps them in front of the stream (see
+//! `pipeline::prefixed`). Reads are bounded by the longest header accepted ([`V2_MAX_LENGTH`]).
 
 use std::io;
 use std::net::SocketAddr;
@@ -17,8 +17,6 @@ use tokio::net::TcpStream;
 
 /// Bytes asked of the client per read while its header is incomplete.
 const READ_CHUNK: usize = 256;
-/// Pause before peeking again at a client that sent part of its header (HTTP mode).
-const PEEK_RETRY: Duration = Duration::from_millis(10);
 
 /// The addresses of a client connection, as the server should see them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,37 +64,6 @@ pub(crate) async fn receive(
                         return Err(io::ErrorKind::UnexpectedEof.into());
                     }
                 }
-                Err(error) => return Err(io::Error::new(io::ErrorKind::InvalidData, error)),
-            }
-        }
-    };
-    tokio::time::timeout(timeout, read)
-        .await
-        .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))?
-}
-
-/// Reads the header a trusted client must start with, and nothing past it: what follows stays
-/// in the socket for the HTTP server to read. The bytes are peeked until the header is whole
-/// (a header split over several packets is peeked again every [`PEEK_RETRY`]), then exactly
-/// its length is read.
-pub(crate) async fn receive_exact(
-    client: &mut TcpStream,
-    connection: ClientAddresses,
-    timeout: Duration,
-) -> io::Result<ClientAddresses> {
-    let read = async {
-        let mut input = [0u8; V2_MAX_LENGTH];
-        loop {
-            let seen = client.peek(&mut input).await?;
-            if seen == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            match proxy_protocol::decode(&input[..seen]) {
-                Ok(Decoded::Complete { header, length }) => {
-                    client.read_exact(&mut input[..length]).await?;
-                    return Ok(addresses(header, connection));
-                }
-                Ok(Decoded::NeedMore) => tokio::time::sleep(PEEK_RETRY).await,
                 Err(error) => return Err(io::Error::new(io::ErrorKind::InvalidData, error)),
             }
         }

@@ -2,7 +2,7 @@
 //!
 //! [`Service::start`] binds every listen address of a [`Vip`] (see [`crate::listener`]) and
 //! accepts on each in its own task; every connection is a task of its own (see
-//! [`crate::session`]). The pool snapshot the scheduler reads is held in an `ArcSwap` and
+//! [`crate::pipeline`]). The pool snapshot the scheduler reads is held in an `ArcSwap` and
 //! rebuilt on every change made through the [`ServiceHandle`], so connections never take a
 //! lock; live counters and persistence survive rebuilds. Embedders await a pool state (a server
 //! marked down by its checks, say) with [`ServiceHandle::wait_for_pool`], woken by each rebuild.
@@ -27,21 +27,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use lb_core::model::{AdminState, Health, Mode, Server, ServerId, Vip};
+use lb_core::model::{AdminState, Health, Server, ServerId, Vip};
 use lb_core::pool::Pool;
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tracing::warn;
 
 use crate::control::Control;
-pub(crate) use crate::generation::Shared;
+use crate::generation::Shared;
 use crate::generation::{Observations, names};
 use crate::limits::GlobalLimit;
 use crate::observe::Observation;
 use crate::stats::{ServerStats, Stats};
 use crate::tls::Originator;
-use crate::{Error, http, listener, session};
+use crate::{Error, listener, pipeline};
 
 /// Starts TCP virtual services.
 #[derive(Debug)]
@@ -76,7 +74,10 @@ impl Service {
         let (alive, sessions_done) = mpsc::channel(1);
         let acceptors = listeners
             .into_iter()
-            .map(|listener| tokio::spawn(accept(listener, Arc::clone(&current), alive.clone())))
+            .map(|listener| {
+                let accepting = pipeline::accept(listener, Arc::clone(&current), alive.clone());
+                tokio::spawn(accepting)
+            })
             .collect();
         Ok(ServiceHandle {
             name,
@@ -341,32 +342,3 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
-
-/// Accepts on `listener` until aborted; each connection runs under the generation current
-/// when it was accepted.
-async fn accept(listener: TcpListener, current: Arc<ArcSwap<Shared>>, alive: mpsc::Sender<()>) {
-    loop {
-        match listener.accept().await {
-            Ok((client, peer)) => {
-                let shared = current.load_full();
-                let alive = alive.clone();
-                // A task is as large as its largest future: the HTTP session is boxed so that
-                // an idle TCP session holds only what TCP forwarding needs (about 2 KiB).
-                tokio::spawn(async move {
-                    match shared.settings.mode {
-                        Mode::Tcp => session::serve(shared, client, peer).await,
-                        Mode::Http => Box::pin(http::serve(shared, client, peer)).await,
-                    }
-                    drop(alive);
-                });
-            }
-            Err(error) => {
-                warn!(vip = %current.load().settings.name, %error, "accept failed");
-                tokio::time::sleep(ACCEPT_BACKOFF).await;
-            }
-        }
-    }
-}
-
-/// Pause after a failed accept (out of descriptors, say) before accepting again.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);

@@ -30,6 +30,14 @@ impl Counters {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Adds bytes moved from clients to servers and from servers to clients.
+    pub(crate) fn add_bytes(&self, to_servers: u64, to_clients: u64) {
+        self.client_to_server_bytes
+            .fetch_add(to_servers, Ordering::Relaxed);
+        self.server_to_client_bytes
+            .fetch_add(to_clients, Ordering::Relaxed);
+    }
+
     /// Counts one HTTP response with `status` sent to a client (statuses outside 100-599
     /// are not counted).
     pub(crate) fn count_response(&self, status: u16) {

@@ -15,8 +15,8 @@ use http::{Method, StatusCode, Uri};
 use tracing::info;
 
 use crate::access_log::TARGET;
-use crate::selection::Target;
-use crate::service::Shared;
+use crate::generation::Shared;
+use crate::pipeline::selection::Target;
 
 /// What one request's access line will say, filled in as the request goes.
 pub(crate) struct HttpAccess {

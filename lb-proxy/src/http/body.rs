@@ -19,7 +19,7 @@ use tokio::time::Sleep;
 
 use super::access::HttpAccess;
 use super::{BoxError, ProxyBody};
-use crate::selection::OpenConnection;
+use crate::pipeline::selection::OpenConnection;
 use crate::sessions::CloseSignal;
 
 /// The error of a body stopped by its close signal.

@@ -65,16 +65,14 @@ use hyper::service::{HttpService, service_fn};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use lb_core::model::{Network, Vip};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
 pub use h1::{RequestEnds, request_ends};
 
-use crate::connect::tune;
 use crate::forward::Watchdog;
-use crate::limits::Refused;
-use crate::proxy_header::{self, ClientAddresses};
-use crate::service::Shared;
+use crate::generation::Shared;
+use crate::pipeline::ClientStream;
+use crate::pipeline::downstream::Downstream;
 use crate::sessions::CloseSignal;
 use crate::stats::Counters;
 use cookie::CookiePersistence;
@@ -84,7 +82,6 @@ use open_requests::{CountedBody, OpenRequests};
 use preface::{Protocol, sniff};
 use proxy::{Client, ClientProtocol};
 use rules::Rules;
-use tunnel::TunnelEnd;
 use upstream::{IDLE_LIMIT, MAX_IDLE_PER_SERVER, Upstreams};
 
 /// Errors of relayed bodies.
@@ -131,55 +128,28 @@ impl HttpVip {
     }
 }
 
-/// Serves HTTP on `client`, accepted from `peer`, until it is done or the service stops.
-pub(crate) async fn serve(shared: Arc<Shared>, mut client: TcpStream, mut peer: SocketAddr) {
+/// Serves HTTP on `downstream` until it is done or the service stops.
+pub(crate) async fn serve(shared: Arc<Shared>, downstream: Downstream) {
     let Some(vip) = shared.settings.http.clone() else {
         debug_assert!(false, "an http connection on a VIP without HTTP state");
         return;
     };
     let settings = &shared.settings;
-    let counters = &shared.counters;
-    Counters::bump(&counters.accepted);
-    let _slot = match shared.limits.admit(settings.timeouts.queue).await {
-        Ok(slot) => slot,
-        Err(refused) => {
-            Counters::bump(match refused {
-                Refused::QueueFull => &counters.queue_full,
-                Refused::QueueTimeout => &counters.queue_timeouts,
-            });
-            debug!(vip = %settings.name, %peer, ?refused, "connection refused by the caps");
-            return;
-        }
-    };
-    let Ok(mut local) = client.local_addr() else {
-        return;
-    };
-    if let Err(error) = tune(&client, settings.client_keepalive) {
-        debug!(vip = %settings.name, %peer, %error, "client socket options");
-        return;
-    }
-    if settings
-        .accept_proxy_from
-        .iter()
-        .any(|net| net.contains(peer.ip()))
-    {
-        let connection = ClientAddresses {
-            source: peer,
-            destination: local,
-        };
-        let timeout = settings.timeouts.client;
-        match proxy_header::receive_exact(&mut client, connection, timeout).await {
-            Ok(addresses) => (peer, local) = (addresses.source, addresses.destination),
-            Err(error) => {
-                Counters::bump(&counters.bad_proxy_headers);
-                warn!(vip = %settings.name, %peer, %error, "bad PROXY header from a trusted peer");
-                return;
-            }
-        }
-    }
+    let Downstream {
+        slot: _slot,
+        stream,
+        addresses,
+    } = downstream;
+    let peer = addresses.source;
     let trusted = vip.trusted_forwarders.iter().any(|n| n.contains(peer.ip()));
     let guard = vip.guard;
-    let proxy = Arc::new(Client::new(Arc::clone(&shared), vip, peer, local, trusted));
+    let proxy = Arc::new(Client::new(
+        Arc::clone(&shared),
+        vip,
+        peer,
+        addresses.destination,
+        trusted,
+    ));
     let open_requests = OpenRequests::new();
     let requests = Arc::clone(&open_requests);
     let h2_proxy = Arc::clone(&proxy);
@@ -203,10 +173,10 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut client: TcpStream, mut peer: 
         guard,
         open_requests: &open_requests,
     };
-    let served = match &settings.tls {
-        None => {
+    let served = match stream {
+        ClientStream::Plain(mut client) => {
             let protocol = tokio::select! {
-                sniffed = tokio::time::timeout(settings.timeouts.http_request, sniff(&client)) => sniffed,
+                sniffed = tokio::time::timeout(settings.timeouts.http_request, sniff(&mut client)) => sniffed,
                 () = stopped.closed() => return,
             };
             match protocol {
@@ -217,35 +187,20 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut client: TcpStream, mut peer: 
                 Ok(Ok(Protocol::Closed)) | Ok(Err(_)) | Err(_) => Ok(()),
             }
         }
-        Some(terminator) => {
-            let accepted = tokio::select! {
-                accepted = terminator.accept(client) => accepted,
-                () = stopped.closed() => return,
-            };
-            let client = match accepted {
-                Ok(client) => client,
-                Err(error) => {
-                    Counters::bump(&counters.tls_handshake_failures);
-                    debug!(vip = %settings.name, %peer, %error, "TLS handshake failed");
-                    return;
-                }
-            };
+        ClientStream::Tls(client) => {
             if client.get_ref().1.alpn_protocol() == Some(b"h2") {
-                http2_over(client, service, &serving, &mut stopped).await
+                http2_over(*client, service, &serving, &mut stopped).await
             } else {
-                http1_over(client, &serving, &mut stopped).await
+                http1_over(*client, &serving, &mut stopped).await
             }
         }
     };
     match served {
         Ok(()) => {}
         Err(Some(error)) => debug!(vip = %settings.name, %peer, %error, "client connection ended"),
-        Err(None) => Counters::bump(&counters.closed_by_admin),
+        Err(None) => Counters::bump(&shared.counters.closed_by_admin),
     }
 }
-
-/// A client connection with TLS terminated.
-pub(crate) type TlsClient = tokio_rustls::server::TlsStream<TcpStream>;
 
 /// What serving one client connection needs besides its stream, its service and its stop
 /// signal.
@@ -265,7 +220,7 @@ async fn http1_over<S>(
     stopped: &mut CloseSignal,
 ) -> Result<(), Option<BoxError>>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static + TunnelEnd,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static + Into<ClientStream>,
 {
     let settings = &serving.shared.settings;
     let refused = Arc::new(OnceLock::new());

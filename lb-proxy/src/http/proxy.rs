@@ -35,10 +35,11 @@ use super::forwarded::{Forwarding, Hop};
 use super::headers::{is_upgrade, strip_hop_by_hop};
 use super::reply::{empty_body, status_response};
 use super::tunnel::ServerSide;
-use super::upstream::{Connection, Failure, FieldForm, Head, ResponseBody, dial};
+use super::upstream::{Connection, Failure, FieldForm, Head, ResponseBody};
 use super::{BoxError, HttpVip, ProxyBody};
-use crate::selection::{OpenConnection, Selection, Target};
-use crate::service::Shared;
+use crate::generation::Shared;
+use crate::pipeline::selection::{OpenConnection, Target};
+use crate::pipeline::upstream::Attempts;
 use crate::stats::Counters;
 
 /// The protocol of the client connection a request came on.
@@ -171,31 +172,23 @@ impl Client {
         parts.version = Version::HTTP_11;
         let body = upload(body, settings.timeouts.client);
         let mut request = Request::from_parts(parts, body);
-        let mut selection = Selection::new(
-            pool,
-            &self.shared.stick,
-            self.hop.client.ip(),
-            self.shared.now(),
-        );
+        let mut attempts = Attempts::new(&self.shared, pool, self.hop.client.ip());
         if let Some(server) = visit.as_ref().and_then(|visit| visit.server()) {
-            selection.prefer(server);
+            attempts.prefer(server);
         }
         let form = if protocol == ClientProtocol::Http1 && self.vip.response_fields_untouched {
             FieldForm::Lines
         } else {
             FieldForm::Map
         };
-        let mut tried = false;
-        for attempt in 0..=settings.retries {
-            let Some(target) = selection.next() else {
-                break;
-            };
-            tried = true;
-            let failure = match self.exchange(&target, request, lines, form).await {
+        while let Some(target) = attempts.next() {
+            let failure = match self
+                .exchange(&attempts, &target, request, lines, form)
+                .await
+            {
                 Ok((mut head, connection, whole)) => {
                     let lines = head.lines.take();
-                    let open = selection.connected(&target);
-                    Counters::bump(&self.shared.counters.established);
+                    let open = attempts.connected(&target);
                     let status = head.parts.status;
                     let switching = status == StatusCode::SWITCHING_PROTOCOLS;
                     access.answered(Some(&target), status);
@@ -207,6 +200,7 @@ impl Client {
                             idle_limit: settings.timeouts.tunnel,
                             closed: self.shared.sessions.subscribe(target.id),
                             open,
+                            tally: target.tally(&self.shared.counters),
                         };
                         (upgraded(head, access), Some(server))
                     } else {
@@ -230,8 +224,7 @@ impl Client {
                 }
                 Err(Failure::NotSent(back, error)) => {
                     request = *back;
-                    Counters::bump(&self.shared.counters.connect_failures);
-                    warn!(vip = %settings.name, server = %self.shared.server_name(&target), attempt, %error, "connect failed");
+                    attempts.failed(&target, &error);
                     continue;
                 }
                 Err(failure) => failure,
@@ -252,7 +245,7 @@ impl Client {
             return status_response(status).into();
         }
         Counters::bump(&self.shared.counters.no_server);
-        let status = if tried {
+        let status = if attempts.tried() {
             warn!(vip = %settings.name, client = %self.hop.client, "every server attempt failed: 502");
             StatusCode::BAD_GATEWAY
         } else {
@@ -263,9 +256,11 @@ impl Client {
         status_response(status).into()
     }
 
-    /// Sends `request` to `target` on a kept-alive connection, else on a new one.
+    /// Sends `request` to `target` on a kept-alive connection, else on a new one, its bytes
+    /// counted for `target`.
     async fn exchange(
         &self,
+        attempts: &Attempts<'_>,
         target: &Target,
         mut request: Request<ProxyBody>,
         lines: Option<&FieldLines>,
@@ -273,25 +268,19 @@ impl Client {
     ) -> Result<(Head, Connection, bool), Failure> {
         let limit = self.shared.settings.timeouts.server;
         while let Some(connection) = self.vip.upstreams.take(target.address) {
+            let connection = connection.counted_for(target, &self.shared.counters);
             match connection.send(request, lines, form).await {
                 Err(Failure::NotSent(back, _)) => request = *back,
                 other => return other,
             }
         }
-        let observer = self.shared.observer.as_ref();
-        match dial(&self.shared.settings.dialer, target.address, limit).await {
-            Ok(connection) => {
-                if let Some(observer) = observer {
-                    observer.succeeded(target.id);
-                }
+        match attempts.connect(target).await {
+            Ok(stream) => {
+                let tally = target.tally(&self.shared.counters);
+                let connection = Connection::new(stream, limit, tally);
                 connection.send(request, lines, form).await
             }
-            Err(error) => {
-                if let Some(observer) = observer {
-                    observer.failed(target.id, &error);
-                }
-                Err(Failure::NotSent(Box::new(request), error.to_string()))
-            }
+            Err(error) => Err(Failure::NotSent(Box::new(request), error.to_string())),
         }
     }
 

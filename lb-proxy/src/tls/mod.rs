@@ -6,8 +6,9 @@
 //! client certificates. The certificate is chosen by SNI ([`resolver`]); ALPN offers the VIP's
 //! protocols (by default `h2` and `http/1.1` on `http` VIPs, none on `tcp` VIPs). Certificates
 //! are read when the settings are built: at service start and on every reconfiguration, so a
-//! reload picks up renewed files. On `tcp` VIPs the handshake follows any PROXY header
-//! ([`ClientStream`]) and plaintext is forwarded by [`relay()`].
+//! reload picks up renewed files. The handshake follows any PROXY header, over the bytes read
+//! with it (see `crate::pipeline::downstream`); on `tcp` VIPs plaintext is forwarded by
+//! [`relay()`].
 //!
 //! Defaults: the handshake must finish within the client timeout on `tcp` VIPs and the
 //! request-head timeout on `http` VIPs; a client that fails it is closed and counted
@@ -20,11 +21,9 @@
 //! by [`relay()`], splice being kept for cleartext on both sides.
 
 mod certificates;
-mod client;
 mod insecure;
 mod relay;
 mod resolver;
-mod rewind;
 mod server;
 mod upstream;
 
@@ -40,10 +39,8 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 use crate::Error;
-pub(crate) use client::ClientStream;
 pub(crate) use relay::relay;
 use resolver::SniResolver;
-pub(crate) use rewind::Rewind;
 pub(crate) use server::ServerStream;
 pub(crate) use upstream::Originator;
 

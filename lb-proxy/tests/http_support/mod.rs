@@ -17,7 +17,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use common::STEP;
+#[allow(unused_imports)] // not every test binary awaits with it
+pub use common::{STEP, within};
 
 /// An `http` VIP named `web`, otherwise [`common::vip`] with round robin.
 pub fn http_vip(servers: &[SocketAddr]) -> Vip {

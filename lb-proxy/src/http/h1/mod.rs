@@ -37,9 +37,10 @@ use super::guard::Violation;
 use super::io::ClientIo;
 use super::proxy::{Client, ClientProtocol};
 use super::reply::{empty_body, refusal_bytes};
-use super::tunnel::{self, TunnelEnd};
+use super::tunnel;
 use super::{BoxError, ProxyBody};
 use crate::forward::IdleClock;
+use crate::pipeline::ClientStream;
 use request::{Head, Room};
 use request_body::{Home, RequestBody};
 use response::Asked;
@@ -83,7 +84,7 @@ pub(crate) async fn serve<S>(
     request_timeout: Duration,
 ) -> Result<(), BoxError>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static + TunnelEnd,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static + Into<ClientStream>,
 {
     let mut conn = Conn {
         io,
@@ -162,7 +163,7 @@ where
         let sending = response::encode(&parts, answer.lines.as_ref(), &body, asked, &mut out);
         write_response(&mut conn.io, &mut out, body, sending.framing).await?;
         if let Some(server) = answer.tunnel {
-            tunnel::join(conn.io.into_stream().into_end(), conn.read, server).await;
+            tunnel::join(conn.io.into_stream().into(), conn.read, server).await;
             return Ok(());
         }
         if !sending.keep_alive {

@@ -20,6 +20,7 @@
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -35,6 +36,8 @@ use super::response::{self, FieldForm, FieldLines, Fields, Head, Reading};
 use crate::forward::IdleClock;
 use crate::http::ProxyBody;
 use crate::http::body_decoder::BodySource;
+use crate::pipeline::selection::{ByteTally, Target};
+use crate::stats::Counters;
 use crate::tls::ServerStream;
 
 /// Bytes made room for before each read.
@@ -71,12 +74,39 @@ pub(crate) struct Connection {
     /// when it fires early.
     clock: IdleClock,
     timer: Pin<Box<Sleep>>,
+    /// The bytes moved since they were last counted.
+    pub(super) tally: Tally,
+}
+
+/// Bytes moved on a connection and not counted yet: counted when the connection goes back to
+/// the pool or is dropped, so that a request pays no atomic operation per read or write.
+#[derive(Debug)]
+pub(crate) struct Tally {
+    counted: ByteTally,
+    sent: u64,
+    received: u64,
+}
+
+impl Tally {
+    /// Counts what was moved since the last time.
+    pub(super) fn flush(&mut self) {
+        if self.sent + self.received > 0 {
+            self.counted.add(self.sent, self.received);
+            (self.sent, self.received) = (0, 0);
+        }
+    }
+}
+
+impl Drop for Tally {
+    fn drop(&mut self) {
+        self.flush();
+    }
 }
 
 impl Connection {
     /// A connection over `stream`, just established, whose responses must start within
-    /// `server_timeout` of their request.
-    pub(crate) fn new(stream: ServerStream, server_timeout: Duration) -> Self {
+    /// `server_timeout` of their request, its bytes counted in `counted`.
+    pub(crate) fn new(stream: ServerStream, server_timeout: Duration, counted: ByteTally) -> Self {
         let clock = IdleClock::start(server_timeout);
         let timer = Box::pin(tokio::time::sleep_until(clock.deadline()));
         Connection {
@@ -87,10 +117,26 @@ impl Connection {
             reused: false,
             clock,
             timer,
+            tally: Tally {
+                counted,
+                sent: 0,
+                received: 0,
+            },
         }
     }
 
-    /// The stream, and the bytes read from it that nothing has used (an upgrade's first bytes).
+    /// This kept-alive connection, its bytes counted for `target` from now on (the server
+    /// at its address may have been replaced since it was last used).
+    pub(crate) fn counted_for(mut self, target: &Target, counters: &Arc<Counters>) -> Self {
+        if self.tally.counted.server() != target.id {
+            self.tally.flush();
+            self.tally.counted = target.tally(counters);
+        }
+        self
+    }
+
+    /// The stream, and the bytes read from it that nothing has used (an upgrade's first
+    /// bytes); what the connection moved so far is counted.
     pub(crate) fn into_parts(self) -> (ServerStream, BytesMut) {
         (self.stream, self.read)
     }
@@ -213,6 +259,7 @@ impl Connection {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
             *written = true;
+            self.tally.sent += count as u64;
             self.write.advance(count);
         }
         Pin::new(&mut self.stream).poll_flush(cx)
@@ -289,6 +336,12 @@ impl BodySource for Connection {
 
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         self.read.reserve(READ_SIZE);
-        poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.read)
+        let read = ready!(poll_read_buf(
+            Pin::new(&mut self.stream),
+            cx,
+            &mut self.read
+        ))?;
+        self.tally.received += read as u64;
+        Poll::Ready(Ok(read))
     }
 }

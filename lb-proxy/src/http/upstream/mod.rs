@@ -1,4 +1,4 @@
-//! HTTP/1.1 to servers: connections made through the VIP's [`Dialer`] and a bounded stack of
+//! HTTP/1.1 to servers: connections made through the VIP's dialer (`crate::pipeline::upstream`) and a bounded stack of
 //! idle ones per server address ([`Upstreams`]); one exchange on a connection
 //! ([`connection`]): the request head written by [`request`], the response head parsed by
 //! [`response`], the body read by [`ResponseBody`].
@@ -18,7 +18,6 @@ mod request;
 mod response;
 mod response_body;
 
-use std::io;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -26,7 +25,6 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::body_decoder::{BodyDecoder, Step};
-use crate::connect::Dialer;
 pub(crate) use connection::{Connection, Failure};
 pub(crate) use response::{FieldForm, Head, Reading};
 pub(crate) use response_body::ResponseBody;
@@ -75,6 +73,7 @@ impl Upstreams {
     /// Keeps `connection`, whose last response has been read to its end, for reuse.
     pub(crate) fn give_back(&self, address: SocketAddr, mut connection: Connection) {
         connection.reused = true;
+        connection.tally.flush();
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         let at = match idle.iter().position(|(to, _)| *to == address) {
             Some(at) => at,
@@ -131,16 +130,4 @@ pub fn read_response(pieces: &[&[u8]], head_request: bool) -> Result<(u16, Vec<u
     }
     let (status, decoder) = head.ok_or("no whole response head")?;
     Ok((status.as_u16(), data, decoder.is_done()))
-}
-
-/// A new connection to `address`, whose responses must start within `server_timeout`.
-pub(crate) async fn dial(
-    dialer: &Dialer,
-    address: SocketAddr,
-    server_timeout: Duration,
-) -> io::Result<Connection> {
-    Ok(Connection::new(
-        dialer.connect(address).await?,
-        server_timeout,
-    ))
 }

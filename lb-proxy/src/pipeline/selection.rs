@@ -25,6 +25,7 @@ use lb_core::scheduler::PickContext;
 use smallvec::SmallVec;
 
 use crate::random::random_u64;
+use crate::stats::Counters;
 
 /// The persistence state of one VIP, kept across pool rebuilds.
 #[derive(Debug)]
@@ -97,6 +98,16 @@ pub(crate) struct Target {
 }
 
 impl Target {
+    /// Where the bytes moved to and from this server are counted: its own counters and the
+    /// VIP's `counters`.
+    pub(crate) fn tally(&self, counters: &Arc<Counters>) -> ByteTally {
+        ByteTally {
+            server: self.id,
+            live: Arc::clone(&self.live),
+            counters: Arc::clone(counters),
+        }
+    }
+
     fn of(member: &Member) -> Self {
         Target {
             id: member.id,
@@ -199,15 +210,30 @@ pub(crate) struct OpenConnection {
     live: Arc<ServerLive>,
 }
 
-impl OpenConnection {
-    /// Adds a finished session's bytes to its server's counters.
-    pub(crate) fn transferred(&self, from_client: u64, to_client: u64) {
-        self.live.add_bytes(from_client, to_client);
-    }
-}
-
 impl Drop for OpenConnection {
     fn drop(&mut self) {
         self.live.connection_closed();
+    }
+}
+
+/// Counts bytes moved to and from one server, in its counters and its VIP's.
+#[derive(Debug, Clone)]
+pub(crate) struct ByteTally {
+    server: ServerId,
+    live: Arc<ServerLive>,
+    counters: Arc<Counters>,
+}
+
+impl ByteTally {
+    /// The server counted.
+    pub(crate) fn server(&self) -> ServerId {
+        self.server
+    }
+
+    /// Adds `to_server` bytes sent to the server (from its clients) and `from_server` bytes
+    /// received from it (for its clients).
+    pub(crate) fn add(&self, to_server: u64, from_server: u64) {
+        self.live.add_bytes(to_server, from_server);
+        self.counters.add_bytes(to_server, from_server);
     }
 }

@@ -1,0 +1,83 @@
+//! Accepting: each listening socket of a VIP has a task that accepts connections and spawns
+//! one task per connection, which sets the client side up ([`super::downstream`]) and hands it
+//! to the VIP's mode: [`super::tcp`] or [`crate::http`].
+//!
+//! A connection runs under the generation of the service's shared state that was current when
+//! it was accepted, for its whole life. A failed accept (out of file descriptors, say) is
+//! logged and the task pauses [`ACCEPT_BACKOFF`] before accepting again.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use lb_core::model::Mode;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tracing::warn;
+
+use super::{downstream, tcp};
+use crate::access_log::TcpAccess;
+use crate::generation::Shared;
+use crate::http;
+
+/// Pause after a failed accept before accepting again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Accepts on `listener` until aborted; every connection task holds a clone of `alive`, so
+/// that the service can wait for them all to end.
+pub(crate) async fn accept(
+    listener: TcpListener,
+    current: Arc<ArcSwap<Shared>>,
+    alive: mpsc::Sender<()>,
+) {
+    loop {
+        match listener.accept().await {
+            Ok((socket, peer)) => {
+                let shared = current.load_full();
+                let alive = alive.clone();
+                tokio::spawn(async move {
+                    serve(shared, socket, peer).await;
+                    drop(alive);
+                });
+            }
+            Err(error) => {
+                warn!(vip = %current.load().settings.name, %error, "accept failed");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+        }
+    }
+}
+
+/// Serves one accepted connection until it is done or the service stops.
+async fn serve(shared: Arc<Shared>, socket: TcpStream, peer: SocketAddr) {
+    let mode = shared.settings.mode;
+    let mut access = TcpAccess::accepted(peer);
+    // Boxed: a task is as large as its largest future, and an idle connection should only
+    // hold what its mode needs once set up.
+    let setup = Box::pin(async {
+        let mut stopped = shared.sessions.subscribe_all();
+        tokio::select! {
+            established = downstream::establish(&shared, socket, peer) => Some(established),
+            () = stopped.closed() => None,
+        }
+    });
+    let downstream = match setup.await {
+        Some(Ok(downstream)) => downstream,
+        closed => {
+            if mode == Mode::Tcp {
+                access.termination = closed.and_then(Result::err);
+                access.write(&shared.settings.name);
+            }
+            return;
+        }
+    };
+    match mode {
+        Mode::Tcp => {
+            access.client = downstream.addresses.source;
+            tcp::serve(shared, downstream, access).await;
+        }
+        // Boxed: an idle TCP session holds only what TCP relaying needs (about 2 KiB).
+        Mode::Http => Box::pin(http::serve(shared, downstream)).await,
+    }
+}
