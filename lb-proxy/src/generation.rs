@@ -1,5 +1,6 @@
 //! One generation of a service's shared state: the settings its connections read, and the
-//! live state (pool, persistence, session registry, caps, counters) they share.
+//! live state (pool, persistence, session registry, caps, counters, idle server connections)
+//! they share.
 //!
 //! A connection holds the generation it was accepted under for its whole life, so a reload
 //! never changes the settings of an established connection. A new generation (see
@@ -7,7 +8,9 @@
 //! session close signals and the pool stay common to every connection of the service; only
 //! what changed is rebuilt: persistence when its settings change (entries are lost), the
 //! VIP's cap when `max_connections` changes, the passive-health observer when
-//! `observe_failures` is switched on.
+//! `observe_failures` is switched on, the idle HTTP server connections when what they were
+//! made with changes (`server_tls`, `source`, the server timeout): a reload that leaves those
+//! alone reuses them, so it opens no new server connections.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,6 +23,7 @@ use tokio::sync::mpsc;
 
 use crate::Error;
 use crate::http;
+use crate::http::upstream::{IDLE_LIMIT, MAX_IDLE_PER_SERVER, Upstreams};
 use crate::limits::{GlobalLimit, Limits};
 use crate::observe::{Observation, Observer};
 use crate::pipeline::connect::Dialer;
@@ -84,6 +88,8 @@ pub(crate) struct Shared {
     pub(crate) limits: Arc<Limits>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) names: Arc<ArcSwap<BTreeMap<ServerId, Arc<str>>>>,
+    /// Idle HTTP connections to the servers, by address (`http` VIPs).
+    pub(crate) upstreams: Arc<Upstreams>,
     origin: Instant,
 }
 
@@ -107,6 +113,7 @@ impl Shared {
             limits: Arc::new(Limits::new(vip.max_connections, global)),
             counters: Arc::default(),
             names: Arc::new(ArcSwap::from_pointee(names)),
+            upstreams: Arc::new(upstreams_for(&vip)),
             origin: Instant::now(),
             settings: Settings::new(vip)?,
         };
@@ -136,8 +143,17 @@ impl Shared {
         } else {
             Arc::new(Limits::new(vip.max_connections, global.clone()))
         };
+        let reusable = old.server_tls == vip.server_tls
+            && old.source == vip.source
+            && old.timeouts.server == vip.timeouts.server;
+        let upstreams = if reusable {
+            Arc::clone(&self.upstreams)
+        } else {
+            Arc::new(upstreams_for(&vip))
+        };
         let shared = Shared {
             observer,
+            upstreams,
             pool: Arc::clone(&self.pool),
             stick,
             sessions: Arc::clone(&self.sessions),
@@ -162,6 +178,11 @@ impl Shared {
             None => target.id.to_string().into(),
         }
     }
+}
+
+/// An empty pool of idle HTTP connections for `vip`'s servers.
+fn upstreams_for(vip: &Vip) -> Upstreams {
+    Upstreams::new(MAX_IDLE_PER_SERVER, IDLE_LIMIT.min(vip.timeouts.server))
 }
 
 /// A new observer and its receiver for a VIP with `observe_failures` set.

@@ -199,6 +199,8 @@ impl ServiceHandle {
             shared.sessions.set_servers(ids);
         }
         shared.names.store(Arc::new(names(&control.servers)));
+        let addresses: Vec<SocketAddr> = control.servers.iter().map(|s| s.address).collect();
+        shared.upstreams.keep_only(&addresses);
         self.publish(&mut control);
     }
 

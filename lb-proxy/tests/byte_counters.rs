@@ -6,151 +6,16 @@
 mod http_support;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use http_support::counting::CountingServer;
 use http_support::{STEP, http_vip, within};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use lb_core::model::{Mode, Vip};
 use lb_proxy::{Service, ServiceHandle, Stats};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
-
-/// An HTTP/1.1 server that counts every byte it reads and writes: it answers each request
-/// with `body`, reads a request body framed by `Content-Length`, and after a request with
-/// `Upgrade` answers 101 and echoes until the end of the stream. In TCP mode it is only an
-/// echo of whatever comes.
-struct CountingServer {
-    address: SocketAddr,
-    received: Arc<AtomicU64>,
-    sent: Arc<AtomicU64>,
-    task: JoinHandle<()>,
-}
-
-impl CountingServer {
-    async fn start(http: bool, body: &'static str) -> CountingServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let (received, sent) = (Arc::default(), Arc::default());
-        let counts = (Arc::clone(&received), Arc::clone(&sent));
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let counts = (Arc::clone(&counts.0), Arc::clone(&counts.1));
-                tokio::spawn(async move {
-                    let mut stream = Counted {
-                        stream,
-                        received: counts.0,
-                        sent: counts.1,
-                    };
-                    if http {
-                        serve_http(&mut stream, body).await;
-                    } else {
-                        echo(&mut stream).await;
-                    }
-                });
-            }
-        });
-        CountingServer {
-            address,
-            received,
-            sent,
-            task,
-        }
-    }
-
-    fn received(&self) -> u64 {
-        self.received.load(Ordering::SeqCst)
-    }
-
-    fn sent(&self) -> u64 {
-        self.sent.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for CountingServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// A server connection that counts its bytes.
-struct Counted {
-    stream: TcpStream,
-    received: Arc<AtomicU64>,
-    sent: Arc<AtomicU64>,
-}
-
-impl Counted {
-    async fn read(&mut self, buffer: &mut [u8]) -> usize {
-        let read = self.stream.read(buffer).await.unwrap_or(0);
-        self.received.fetch_add(read as u64, Ordering::SeqCst);
-        read
-    }
-
-    async fn write(&mut self, bytes: &[u8]) {
-        if self.stream.write_all(bytes).await.is_ok() {
-            self.sent.fetch_add(bytes.len() as u64, Ordering::SeqCst);
-        }
-    }
-}
-
-async fn echo(stream: &mut Counted) {
-    let mut buffer = [0u8; 4096];
-    loop {
-        let read = stream.read(&mut buffer).await;
-        if read == 0 {
-            return;
-        }
-        stream.write(&buffer[..read]).await;
-    }
-}
-
-async fn serve_http(stream: &mut Counted, body: &str) {
-    let mut pending = Vec::new();
-    let mut buffer = [0u8; 4096];
-    loop {
-        let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") else {
-            let read = stream.read(&mut buffer).await;
-            if read == 0 {
-                return;
-            }
-            pending.extend_from_slice(&buffer[..read]);
-            continue;
-        };
-        let head = String::from_utf8_lossy(&pending[..end]).to_ascii_lowercase();
-        pending.drain(..end + 4);
-        let length: usize = head
-            .lines()
-            .find_map(|line| line.strip_prefix("content-length:"))
-            .map_or(0, |value| value.trim().parse().unwrap());
-        while pending.len() < length {
-            let read = stream.read(&mut buffer).await;
-            if read == 0 {
-                return;
-            }
-            pending.extend_from_slice(&buffer[..read]);
-        }
-        pending.drain(..length);
-        if head.contains("\nupgrade:") {
-            stream
-                .write(b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n")
-                .await;
-            if !pending.is_empty() {
-                let early = std::mem::take(&mut pending);
-                stream.write(&early).await;
-            }
-            return echo(stream).await;
-        }
-        let response = format!(
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write(response.as_bytes()).await;
-    }
-}
+use tokio::net::TcpStream;
 
 fn vip(mode: Mode, server: SocketAddr) -> Vip {
     let mut vip = http_vip(&[server]);

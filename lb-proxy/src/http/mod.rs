@@ -82,7 +82,6 @@ use open_requests::{CountedBody, OpenRequests};
 use preface::{Protocol, sniff};
 use proxy::{Client, ClientProtocol};
 use rules::Rules;
-use upstream::{IDLE_LIMIT, MAX_IDLE_PER_SERVER, Upstreams};
 
 /// Errors of relayed bodies.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -99,7 +98,6 @@ pub(crate) struct HttpVip {
     cookie: Option<CookiePersistence>,
     trusted_forwarders: Vec<Network>,
     rules: Rules,
-    upstreams: Arc<Upstreams>,
     /// Neither rules nor cookie persistence change the fields of responses: for HTTP/1.1
     /// clients they pass as the bytes of their lines.
     response_fields_untouched: bool,
@@ -120,10 +118,6 @@ impl HttpVip {
             cookie,
             trusted_forwarders: vip.http.trusted_forwarders.clone(),
             rules,
-            upstreams: Arc::new(Upstreams::new(
-                MAX_IDLE_PER_SERVER,
-                IDLE_LIMIT.min(vip.timeouts.server),
-            )),
         }
     }
 }

@@ -267,7 +267,7 @@ impl Client {
         form: FieldForm,
     ) -> Result<(Head, Connection, bool), Failure> {
         let limit = self.shared.settings.timeouts.server;
-        while let Some(connection) = self.vip.upstreams.take(target.address) {
+        while let Some(connection) = self.shared.upstreams.take(target.address) {
             let connection = connection.counted_for(target, &self.shared.counters);
             match connection.send(request, lines, form).await {
                 Err(Failure::NotSent(back, _)) => request = *back,
@@ -307,7 +307,7 @@ impl Client {
             connection,
             framing,
             keep_alive && whole,
-            &self.vip.upstreams,
+            &self.shared.upstreams,
             target.address,
         );
         let relay = Relay::new(body, self.shared.settings.timeouts.server)

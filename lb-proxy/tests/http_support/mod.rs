@@ -6,6 +6,7 @@
 // The cleartext tests' support: its VIP builder and step bound serve here too.
 #[path = "../common/mod.rs"]
 mod common;
+pub mod counting;
 pub mod nginx;
 
 use std::net::SocketAddr;

@@ -70,6 +70,12 @@ impl Upstreams {
         }
     }
 
+    /// Closes the idle connections to addresses no server of the VIP has any more.
+    pub(crate) fn keep_only(&self, addresses: &[SocketAddr]) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.retain(|(to, _)| addresses.contains(to));
+    }
+
     /// Keeps `connection`, whose last response has been read to its end, for reuse.
     pub(crate) fn give_back(&self, address: SocketAddr, mut connection: Connection) {
         connection.reused = true;
