@@ -15,6 +15,7 @@
 //! - [`persistence`]: source-IP tables, HTTP cookies and last-successful stickiness.
 //! - [`profile`]: the built-in OpenStack profile.
 //! - [`proxy_protocol`]: the PROXY protocol v1/v2 header codec.
+//! - [`reload`]: a reload as a pure diff of the running VIPs and the new configuration.
 
 pub mod config;
 pub mod model;
@@ -22,4 +23,5 @@ pub mod persistence;
 pub mod pool;
 pub mod profile;
 pub mod proxy_protocol;
+pub mod reload;
 pub mod scheduler;

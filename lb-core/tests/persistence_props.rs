@@ -378,8 +378,11 @@ fn late_success_on_the_old_server_does_not_fail_back() {
     entry.set(Some(ServerId(0)));
     let slow = entry.sticky(&all_up).into_token();
     let failed_over: Vacancy = entry.sticky(&all_up).into_token();
-    entry.record(failed_over, ServerId(1));
-    entry.record(slow, ServerId(0));
+    assert!(entry.record(failed_over, ServerId(1)), "the entry moved");
+    assert!(
+        !entry.record(slow, ServerId(0)),
+        "the entry did not move back"
+    );
     assert_eq!(entry.server(), Some(ServerId(1)));
 }
 

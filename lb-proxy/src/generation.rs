@@ -1,6 +1,6 @@
 //! One generation of a service's shared state: the settings its connections read, and the
-//! live state (pool, persistence, session registry, caps, counters, idle server connections)
-//! they share.
+//! live state (pool, persistence, session registry, caps, counters, idle server connections,
+//! events) they share.
 //!
 //! A connection holds the generation it was accepted under for its whole life, so a reload
 //! never changes the settings of an established connection. A new generation (see
@@ -22,6 +22,7 @@ use lb_core::pool::Pool;
 use tokio::sync::mpsc;
 
 use crate::Error;
+use crate::events::Events;
 use crate::http;
 use crate::http::upstream::{IDLE_LIMIT, MAX_IDLE_PER_SERVER, Upstreams};
 use crate::limits::{GlobalLimit, Limits};
@@ -90,6 +91,8 @@ pub(crate) struct Shared {
     pub(crate) names: Arc<ArcSwap<BTreeMap<ServerId, Arc<str>>>>,
     /// Idle HTTP connections to the servers, by address (`http` VIPs).
     pub(crate) upstreams: Arc<Upstreams>,
+    /// Where what happens to the VIP is published.
+    pub(crate) events: Arc<Events>,
     origin: Instant,
 }
 
@@ -114,6 +117,7 @@ impl Shared {
             counters: Arc::default(),
             names: Arc::new(ArcSwap::from_pointee(names)),
             upstreams: Arc::new(upstreams_for(&vip)),
+            events: Arc::default(),
             origin: Instant::now(),
             settings: Settings::new(vip)?,
         };
@@ -159,6 +163,7 @@ impl Shared {
             sessions: Arc::clone(&self.sessions),
             limits,
             counters: Arc::clone(&self.counters),
+            events: Arc::clone(&self.events),
             names: Arc::clone(&self.names),
             origin: self.origin,
             settings: Settings::new(vip)?,

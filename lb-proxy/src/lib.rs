@@ -34,6 +34,7 @@ mod access_log;
 mod admin;
 mod control;
 mod error;
+pub mod events;
 mod forward;
 mod generation;
 mod health;
@@ -54,6 +55,7 @@ mod tls;
 
 pub use admin::AdminServer;
 pub use error::Error;
+pub use events::VipEvent;
 pub use health::HealthChecks;
 pub use http::guard::{GuardLimits, RequestGuard, Violation};
 pub use http::upstream::read_response;

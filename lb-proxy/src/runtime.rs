@@ -1,28 +1,25 @@
 //! Runs a whole configuration: one service and its health checks per VIP, under one global
 //! connection cap (`[global] max_connections`), and applies a new configuration as a diff.
 //!
-//! Reload ([`Runtime::reload`]), VIPs matched by name:
+//! Reload ([`Runtime::reload`]) carries out the plan [`lb_core::reload`] computes (VIPs
+//! matched by name, servers by name and address, runtime admin states and weights kept):
 //! - a new VIP binds and starts; a removed one stops accepting at once and drains in the
 //!   background: its connections get `[global] shutdown_timeout` to finish, then are closed;
-//! - a VIP whose listen addresses changed is started afresh on the new sockets (fresh health,
-//!   counters and persistence) and the old one drains as if removed: only a rebind needs this;
-//! - any other VIP is changed in place, on the sockets it has: new settings (timeouts,
-//!   scheduler, check, persistence, caps, PROXY protocol, mode) apply to new connections,
-//!   established ones keep theirs and are never cut. Persistence entries are kept unless the
-//!   persistence settings changed;
-//! - servers are matched by VIP, name and address. A kept server keeps its [`ServerId`] (the
-//!   parser numbers servers by position, so ids are remapped here by name), its health, its
-//!   counters, its sessions and the persistence entries pointing at it; its admin state and
-//!   weight set at runtime (admin API) stay unless the file's value for it changed. New
-//!   servers get ids never used before in that VIP and start in the check's initial state;
-//!   removed ones get no new connections and lose their persistence entries, while their
-//!   established connections run on until they end (or the VIP stops). A server added at
-//!   runtime and not in the file is removed: the file says which servers exist.
+//! - a rebound VIP is started afresh on the new sockets (fresh health, counters and
+//!   persistence) and the old one drains as if removed;
+//! - a VIP changed in place keeps its sockets: new settings (timeouts, scheduler, check,
+//!   persistence, caps, PROXY protocol, mode) apply to new connections, established ones keep
+//!   theirs and are never cut; persistence entries and idle server connections are kept
+//!   unless what they depend on changed (see `crate::generation`). A kept server keeps its
+//!   health, its counters, its sessions and the persistence entries pointing at it; new
+//!   servers start in the check's initial state; removed ones get no new connections and lose
+//!   their persistence entries, while their established connections run on until they end
+//!   (or the VIP stops).
 //!
 //! New sockets are bound and TLS certificates read before anything changes, so a reload that
 //! cannot bind or finds a bad certificate changes nothing; certificates are read again on every
-//! reload, so renewed files take effect for new connections. `[global] max_connections` and the `[admin]` listener apply at start only (a
-//! reload changing them logs a warning); `shutdown_timeout` applies from the reload on.
+//! reload, so renewed files take effect for new connections. `[global] max_connections` and the
+//! `[admin]` listener apply at start only (a reload changing them logs a warning); `shutdown_timeout` applies from the reload on.
 //!
 //! Lifecycle: [`Runtime::start`] binds every VIP or none → [`Runtime::reload`] and runtime
 //! changes through [`RunningVip`] → [`Runtime::shutdown`] (graceful: stop accepting, drain up
@@ -33,6 +30,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use lb_core::model::{Config, Global, MAX_WEIGHT, Server, ServerId, Vip};
+use lb_core::reload::{self, Change, InPlace, Running};
 use serde::Serialize;
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::{info, warn};
@@ -162,18 +160,15 @@ impl Runtime {
                 "[global] max_connections changes apply at the next restart"
             );
         }
+        let plan = self.plan(config);
         // Bind first: a reload that cannot bind must change nothing.
         let mut started = HashMap::new();
-        for vip in &config.vips {
-            let listen_changed = self
-                .vip(&vip.name)
-                .is_some_and(|running| running.config.listen != vip.listen);
-            let fresh = self.vip(&vip.name).is_none() || listen_changed;
+        for (vip, change) in &plan.vips {
             // Certificates of VIPs changed in place are read here too, before any change.
-            let checked = match (fresh, &vip.tls) {
-                (true, _) => self.launch(vip.clone()).map(Some),
-                (false, Some(_)) => Terminator::new(vip).map(|_| None),
-                (false, None) => Ok(None),
+            let checked = match change {
+                Change::Start | Change::Rebind => self.launch(vip.clone()).map(Some),
+                Change::InPlace(_) if vip.tls.is_some() => Terminator::new(vip).map(|_| None),
+                Change::InPlace(_) => Ok(None),
             };
             match checked {
                 Ok(Some(running)) => {
@@ -194,35 +189,36 @@ impl Runtime {
             .drain(..)
             .map(|running| (running.config.name.clone(), running))
             .collect();
-        for vip in &config.vips {
-            let kept = previous.remove(&vip.name);
-            let running = match (started.remove(&vip.name), kept) {
-                (Some(fresh), None) => {
-                    report.added.push(vip.name.clone());
+        for (vip, change) in plan.vips {
+            let name = vip.name;
+            let running = match (change, previous.remove(&name), started.remove(&name)) {
+                (Change::Start, None, Some(fresh)) => {
+                    report.added.push(name);
                     fresh
                 }
-                (Some(fresh), Some(old)) => {
-                    report.rebound.push(vip.name.clone());
+                (Change::Rebind, Some(old), Some(fresh)) => {
+                    report.rebound.push(name);
                     self.drain_in_background(old);
                     fresh
                 }
-                (None, Some(mut running)) => {
-                    if running.apply(vip) {
-                        report.changed.push(vip.name.clone());
+                (Change::InPlace(applied), Some(mut running), None) => {
+                    if running.apply(*applied) {
+                        report.changed.push(name);
                     } else {
-                        report.unchanged.push(vip.name.clone());
+                        report.unchanged.push(name);
                     }
                     running
                 }
-                (None, None) => unreachable!("every VIP is either running or started"),
+                _ => unreachable!("the plan was made from the running VIPs"),
             };
             self.vips.push(running);
         }
-        for (name, running) in previous {
+        for name in plan.removed {
+            if let Some(running) = previous.remove(&name) {
+                self.drain_in_background(running);
+            }
             report.removed.push(name);
-            self.drain_in_background(running);
         }
-        report.removed.sort();
         info!(
             added = report.added.len(),
             removed = report.removed.len(),
@@ -232,6 +228,22 @@ impl Runtime {
             "reloaded"
         );
         Ok(report)
+    }
+
+    /// What a reload to `config` does to the running VIPs.
+    fn plan(&self, config: &Config) -> reload::Plan {
+        let servers: Vec<Vec<Server>> = self.vips.iter().map(|r| r.service.servers()).collect();
+        let running: Vec<Running<'_>> = self
+            .vips
+            .iter()
+            .zip(&servers)
+            .map(|(vip, servers)| Running {
+                config: &vip.config,
+                servers,
+                next_id: vip.next_id,
+            })
+            .collect();
+        reload::plan(&running, config)
     }
 
     /// Graceful shutdown: every VIP stops accepting at once, and connections get
@@ -277,7 +289,7 @@ impl Runtime {
         let service = Arc::new(Service::start_with(vip.clone(), self.global.clone())?);
         let checks =
             HealthChecks::start_measured(Arc::clone(&service), &vip, self.durations.clone());
-        let next_id = vip.servers.iter().map(|s| s.id.0 + 1).max().unwrap_or(0);
+        let next_id = reload::first_free_id(&vip);
         Ok(RunningVip {
             config: vip,
             service,
@@ -358,12 +370,15 @@ impl RunningVip {
 
     /// Applies a reloaded configuration of this VIP (same listen addresses); answers whether
     /// anything changed.
-    fn apply(&mut self, vip: &Vip) -> bool {
-        let mut vip = vip.clone();
-        vip.servers = self.remap(&vip.servers);
-        let settings_changed = without_servers(&self.config) != without_servers(&vip);
-        let running = self.service.servers();
-        let servers_changed = running != vip.servers;
+    fn apply(&mut self, applied: InPlace) -> bool {
+        let changed = applied.changes_anything();
+        let InPlace {
+            vip,
+            loaded,
+            next_id,
+            settings_changed,
+            servers_changed,
+        } = applied;
         // TLS settings are rebuilt on every reload so that renewed certificate files are read.
         if settings_changed || vip.tls.is_some() || vip.server_tls.is_some() {
             if let Err(error) = self.service.reconfigure(&vip) {
@@ -375,39 +390,10 @@ impl RunningVip {
             }
         }
         if servers_changed {
-            self.install(vip.servers.clone());
+            self.install(vip.servers);
         }
-        self.config = vip;
-        settings_changed || servers_changed
-    }
-
-    /// The file's `servers` with the ids, admin states and weights described in the module doc.
-    fn remap(&mut self, servers: &[Server]) -> Vec<Server> {
-        let running = self.service.servers();
-        let mut remapped = Vec::with_capacity(servers.len());
-        for server in servers {
-            let mut server = server.clone();
-            let kept = running
-                .iter()
-                .find(|r| r.name == server.name && r.address == server.address);
-            match kept {
-                Some(kept) => {
-                    server.id = kept.id;
-                    if let Some(before) = self.config.servers.iter().find(|s| s.name == server.name)
-                    {
-                        if before.admin == server.admin {
-                            server.admin = kept.admin;
-                        }
-                        if before.weight == server.weight {
-                            server.weight = kept.weight;
-                        }
-                    }
-                }
-                None => server.id = self.allocate(),
-            }
-            remapped.push(server);
-        }
-        remapped
+        (self.config, self.next_id) = (loaded, next_id);
+        changed
     }
 
     fn install(&mut self, servers: Vec<Server>) {
@@ -447,11 +433,4 @@ fn checked_weight(weight: u32) -> Result<u16, ChangeError> {
         .ok()
         .filter(|&w| w <= MAX_WEIGHT)
         .ok_or(ChangeError::Weight { weight })
-}
-
-fn without_servers(vip: &Vip) -> Vip {
-    Vip {
-        servers: Vec::new(),
-        ..vip.clone()
-    }
 }

@@ -29,10 +29,11 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use lb_core::model::{AdminState, Health, Server, ServerId, Vip};
 use lb_core::pool::Pool;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::control::Control;
+use crate::events::VipEvent;
 use crate::generation::Shared;
 use crate::generation::{Observations, names};
 use crate::limits::GlobalLimit;
@@ -87,7 +88,6 @@ impl Service {
             acceptors: Mutex::new(acceptors),
             sessions_done: tokio::sync::Mutex::new(sessions_done),
             observations: Mutex::new(observations),
-            pool_changes: watch::Sender::new(()),
         })
     }
 }
@@ -102,8 +102,6 @@ pub struct ServiceHandle {
     acceptors: Mutex<Vec<JoinHandle<()>>>,
     sessions_done: tokio::sync::Mutex<mpsc::Receiver<()>>,
     observations: Mutex<Observations>,
-    /// Told of every pool published, for [`ServiceHandle::wait_for_pool`].
-    pool_changes: watch::Sender<()>,
 }
 
 impl ServiceHandle {
@@ -134,17 +132,24 @@ impl ServiceHandle {
         self.shared().pool.load_full()
     }
 
-    /// Resolves once `test` holds for the pool: it is tested now and again after every change
-    /// made through this handle (health, admin state, weight, servers, settings), never on a
-    /// timer. Bound the wait with `tokio::time::timeout` where the change may never come.
+    /// Resolves once `test` holds for the pool: it is tested now and again after every event
+    /// of the service ([`ServiceHandle::events`]: health, admin state, weight, servers,
+    /// settings...), never on a timer. Bound the wait with `tokio::time::timeout` where the
+    /// change may never come.
     pub async fn wait_for_pool(&self, mut test: impl FnMut(&Pool) -> bool) {
         // Subscribed before the first test, so that a change between the test and the wait
         // is not missed.
-        let mut changes = self.pool_changes.subscribe();
+        let mut events = self.events();
         while !test(&self.pool()) {
-            // The sender lives in `self`: the channel cannot close while this borrows it.
-            let _ = changes.changed().await;
+            // The sender lives in the service's state, which `self` holds: the channel cannot
+            // close while this borrows it, and a lagging receiver tests again all the same.
+            let _ = events.recv().await;
         }
+    }
+
+    /// What happens to the service from now on, as [`VipEvent`]s (see [`crate::events`]).
+    pub fn events(&self) -> broadcast::Receiver<VipEvent> {
+        self.shared().events.subscribe()
     }
 
     /// The servers as they are now (runtime changes included), in configured order.
@@ -169,7 +174,7 @@ impl ServiceHandle {
         if observations.is_some() {
             *lock(&self.observations) = observations;
         }
-        self.publish(&mut control);
+        self.publish(&mut control, VipEvent::Reconfigured);
         Ok(())
     }
 
@@ -201,7 +206,8 @@ impl ServiceHandle {
         shared.names.store(Arc::new(names(&control.servers)));
         let addresses: Vec<SocketAddr> = control.servers.iter().map(|s| s.address).collect();
         shared.upstreams.keep_only(&addresses);
-        self.publish(&mut control);
+        let servers = control.servers.iter().map(|server| server.id).collect();
+        self.publish(&mut control, VipEvent::ServersChanged { servers });
     }
 
     /// Sets a server's admin state. `drain` keeps its sessions and sticky clients but sends it
@@ -212,7 +218,7 @@ impl ServiceHandle {
             .server_mut(server)
             .ok_or_else(|| self.unknown(server))?
             .admin = state;
-        self.publish(&mut control);
+        self.publish(&mut control, VipEvent::AdminStateChanged { server, state });
         if state == AdminState::Maintenance {
             self.shared().sessions.close(server);
         }
@@ -227,7 +233,7 @@ impl ServiceHandle {
             .server_mut(server)
             .ok_or_else(|| self.unknown(server))?
             .weight = weight;
-        self.publish(&mut control);
+        self.publish(&mut control, VipEvent::WeightChanged { server, weight });
         Ok(())
     }
 
@@ -239,7 +245,7 @@ impl ServiceHandle {
             .health
             .get_mut(&server)
             .ok_or_else(|| self.unknown(server))? = health;
-        self.publish(&mut control);
+        self.publish(&mut control, VipEvent::HealthChanged { server, health });
         let shared = self.shared();
         if health == Health::Down && shared.settings.shutdown_sessions_on_down {
             shared.sessions.close(server);
@@ -259,7 +265,12 @@ impl ServiceHandle {
     /// Forgets every persistence entry (source-ip table, last-successful server); answers
     /// how many there were.
     pub fn clear_persistence(&self) -> usize {
-        self.shared().stick.clear()
+        let shared = self.shared();
+        let entries = shared.stick.clear();
+        shared
+            .events
+            .publish(VipEvent::PersistenceCleared { entries });
+        entries
     }
 
     /// The service's counters.
@@ -326,9 +337,11 @@ impl ServiceHandle {
         lock(&self.control)
     }
 
-    fn publish(&self, control: &mut Control) {
-        self.shared().pool.store(Arc::new(control.build()));
-        self.pool_changes.send_replace(());
+    /// Swaps in the pool of `control`'s state, then tells subscribers of `event`.
+    fn publish(&self, control: &mut Control, event: VipEvent) {
+        let shared = self.shared();
+        shared.pool.store(Arc::new(control.build()));
+        shared.events.publish(event);
     }
 
     fn unknown(&self, server: ServerId) -> Error {

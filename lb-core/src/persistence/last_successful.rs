@@ -92,15 +92,19 @@ impl LastSuccessful {
 
     /// Records that `server` accepted a connection decided on `vacancy`: the entry moves to
     /// it unless another connection moved the entry since (an empty entry is always filled).
-    pub fn record(&self, vacancy: Vacancy, server: ServerId) {
+    /// Answers whether the entry moved to `server` (for replication and events).
+    pub fn record(&self, vacancy: Vacancy, server: ServerId) -> bool {
         let new = encode(server);
-        if let Err(EMPTY) =
-            self.entry
-                .compare_exchange(vacancy.0, new, Ordering::AcqRel, Ordering::Acquire)
+        match self
+            .entry
+            .compare_exchange(vacancy.0, new, Ordering::AcqRel, Ordering::Acquire)
         {
-            let _ = self
+            Ok(previous) => previous != new,
+            Err(EMPTY) => self
                 .entry
-                .compare_exchange(EMPTY, new, Ordering::AcqRel, Ordering::Acquire);
+                .compare_exchange(EMPTY, new, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok(),
+            Err(_) => false,
         }
     }
 }

@@ -218,8 +218,10 @@ impl SourceIpTable {
     }
 
     /// Records that `key` goes to `server` as of `now`, replacing any previous entry. Also
-    /// applies an entry replicated from a peer (with its `last_used` as `now`).
-    pub fn record(&self, key: ClientKey, server: ServerId, now: Duration) {
+    /// applies an entry replicated from a peer (with its `last_used` as `now`). Answers whether
+    /// the table says something it did not (a new entry, or one moved to another server), as
+    /// opposed to an entry only used again (for replication and events).
+    pub fn record(&self, key: ClientKey, server: ServerId, now: Duration) -> bool {
         let hashed = self.hashed(key);
         let stick = Stick {
             server,
@@ -228,8 +230,9 @@ impl SourceIpTable {
         let index = self.shard_index(&hashed);
         let mut shard = lock(&self.shards[index]);
         if let Some(existing) = shard.get_mut(&hashed) {
+            let moved = existing.server != server;
             *existing = stick;
-            return;
+            return moved;
         }
         let expired = shard.remove_expired(|stick| self.expired(stick, now));
         self.count.fetch_sub(expired, Ordering::Relaxed);
@@ -240,9 +243,11 @@ impl SourceIpTable {
             })
             .is_ok();
         // When full, the new entry takes the place of a least recently used one.
-        if reserved || shard.evict() || self.evict_elsewhere(index) {
+        let room = reserved || shard.evict() || self.evict_elsewhere(index);
+        if room {
             shard.insert_new(hashed, stick);
         }
+        room
     }
 
     /// Drops every entry pointing at `server` (removed from the configuration); returns how
@@ -423,7 +428,11 @@ mod tests {
         let t = table(32, 128);
         let client = t.key("192.0.2.1".parse().unwrap());
         let s = Duration::from_secs;
-        t.record(client, ServerId(3), s(0));
+        assert!(t.record(client, ServerId(3), s(0)), "a new entry");
+        assert!(
+            !t.record(client, ServerId(3), s(0)),
+            "the same entry, used again"
+        );
         assert_eq!(t.lookup(client, s(59)), Some(ServerId(3)));
         assert_eq!(
             t.lookup(client, s(118)),

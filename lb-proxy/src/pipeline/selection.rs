@@ -24,6 +24,7 @@ use lb_core::scheduler::PickContext;
 
 use smallvec::SmallVec;
 
+use crate::events::{Events, VipEvent};
 use crate::random::random_u64;
 use crate::stats::Counters;
 
@@ -180,17 +181,24 @@ impl<'s> Selection<'s> {
         Some(target)
     }
 
-    /// Records that `target` accepted the connection (persistence follows it) and counts it
-    /// open until the returned guard drops.
-    pub(crate) fn connected(self, target: &Target) -> OpenConnection {
-        match (self.stick, self.token) {
-            (Stick::SourceIp(table), Token::SourceIp(key)) => {
-                table.record(key, target.id, self.now)
-            }
-            (Stick::LastSuccessful(entry), Token::LastSuccessful(vacancy)) => {
-                entry.record(vacancy, target.id);
-            }
-            _ => {}
+    /// Records that `target` accepted the connection (persistence follows it, and what that
+    /// changes is published to `events`) and counts it open until the returned guard drops.
+    pub(crate) fn connected(self, target: &Target, events: &Events) -> OpenConnection {
+        let server = target.id;
+        let changed = match (self.stick, self.token) {
+            (Stick::SourceIp(table), Token::SourceIp(key)) => table
+                .record(key, server, self.now)
+                .then(|| VipEvent::SourceIpRecorded {
+                    client: key.addr(),
+                    server,
+                }),
+            (Stick::LastSuccessful(entry), Token::LastSuccessful(vacancy)) => entry
+                .record(vacancy, server)
+                .then_some(VipEvent::LastSuccessfulMoved { server }),
+            _ => None,
+        };
+        if let Some(event) = changed {
+            events.publish(event);
         }
         target.live.connection_opened();
         OpenConnection {

@@ -90,6 +90,6 @@ impl<'s> Attempts<'s> {
     /// open until the returned guard drops.
     pub(crate) fn connected(self, target: &Target) -> OpenConnection {
         Counters::bump(&self.shared.counters.established);
-        self.selection.connected(target)
+        self.selection.connected(target, &self.shared.events)
     }
 }

@@ -1,6 +1,8 @@
-//! A reload that changes an http VIP's settings but not its servers keeps the VIP's idle
-//! keep-alive connections to them: under keep-alive load, with client connections opened
-//! before and after the reload, no new connection reaches the server after the reload.
+//! Reloads through [`Runtime::reload`]: one that changes an http VIP's settings but not its
+//! servers keeps the VIP's idle keep-alive connections to them (under keep-alive load, with
+//! client connections opened before and after the reload, no new connection reaches the
+//! server after the reload), and a weight set at runtime survives any number of reloads of a
+//! file that does not change it.
 
 mod http_support;
 
@@ -91,5 +93,24 @@ async fn a_reload_under_keep_alive_load_opens_no_new_server_connection() {
         before,
         "the requests after the reload reused the server connections opened before it"
     );
+    runtime.stop().await;
+}
+
+#[tokio::test]
+async fn a_runtime_weight_survives_every_reload_of_an_unchanged_file() {
+    let server = CountingServer::start(true, "ok").await;
+    let mut config = Config::default();
+    config.vips.push(http_vip(&[server.address]));
+    let mut runtime = Runtime::start(&config).await.unwrap();
+    let weight = |runtime: &Runtime| runtime.vips()[0].server("s1").unwrap().weight;
+    runtime.vips()[0].set_weight("s1", 7).unwrap();
+    for reload in 1..=3 {
+        let report = runtime.reload(&config).await.unwrap();
+        assert_eq!(report.unchanged, ["web"]);
+        assert_eq!(weight(&runtime), 7, "after reload {reload}");
+    }
+    config.vips[0].servers[0].weight = 30;
+    runtime.reload(&config).await.unwrap();
+    assert_eq!(weight(&runtime), 30, "the file changed the weight");
     runtime.stop().await;
 }
