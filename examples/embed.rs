@@ -1,9 +1,8 @@
-//! Embedding lb: build a VIP in code, run it with health checks on your own runtime, change
-//! its servers while it runs, and stop it. `cargo run --example embed`
-use std::sync::Arc;
-
+//! Embedding lb: build a VIP in code, run it with health checks on your own runtime (one call,
+//! validated), change its servers by name while it runs, and stop it.
+//! `cargo run --example embed`
 use lb_core::model::{AdminState, Server, ServerId, Vip};
-use lb_proxy::{HealthChecks, Service};
+use lb_proxy::RunningVip;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -24,20 +23,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Server::new(ServerId(0), "blue", backends[0]),
         Server::new(ServerId(1), "green", backends[1]),
     ];
-    let service = Arc::new(Service::start(vip.clone())?);
-    let checks = HealthChecks::start(Arc::clone(&service), &vip);
-    let address = service.local_addrs()[0];
+    let running = RunningVip::start(vip)?;
+    let address = running.service.local_addrs()[0];
     for _ in 0..2 {
         println!("served by {}", ask(address).await?);
     }
-    service.set_admin_state(ServerId(0), AdminState::Drain)?; // new clients go to green only
+    running.set_admin_state("blue", AdminState::Drain)?; // new clients go to green only
     println!(
         "after draining blue: {} and {}",
         ask(address).await?,
         ask(address).await?
     );
-    checks.stop().await;
-    Arc::try_unwrap(service).expect("only handle").stop().await;
+    running.stop().await;
     Ok(())
 }
 

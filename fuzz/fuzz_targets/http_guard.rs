@@ -2,7 +2,7 @@
 //! Fuzz target http_guard: the HTTP/1.1 request guard never panics, and its verdict on a byte
 //! stream does not depend on how the stream is split into reads (the first byte picks the
 //! split point): a request cannot slip through by arriving in pieces.
-use lb_proxy::{GuardLimits, RequestGuard};
+use lb_proxy::fuzzing::{GuardLimits, RequestGuard};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((&split, stream)) = data.split_first() else {

@@ -6,7 +6,7 @@
 //! the start of a request, or passes through after an upgrade at which the loop closes.
 //! Otherwise the guard would check one request while the loop forwarded another. The first
 //! byte picks whether the client's field lines pass as they are.
-use lb_proxy::{GuardLimits, RequestGuard, request_ends};
+use lb_proxy::fuzzing::{GuardLimits, RequestGuard, request_ends};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((&control, stream)) = data.split_first() else {

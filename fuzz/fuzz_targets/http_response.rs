@@ -2,7 +2,7 @@
 //! Fuzz target http_response: reading a server's response (head, then body by its framing)
 //! never panics, and what is read does not depend on how the bytes are split into reads (the
 //! first byte picks the split point and whether the request was HEAD).
-use lb_proxy::read_response;
+use lb_proxy::fuzzing::read_response;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((&control, stream)) = data.split_first() else {

@@ -3,7 +3,7 @@
 use std::io;
 use std::net::SocketAddr;
 
-use lb_core::model::ServerId;
+use lb_core::model::{MAX_WEIGHT, ServerId, ValidationError};
 
 /// Why a service could not start or a change was refused.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +40,22 @@ pub enum Error {
         /// The VIP listening there.
         vip: String,
     },
+    /// The VIP's settings cannot run (see [`lb_core::model::validate_vip`]).
+    #[error("VIP `{vip}` is invalid: {}", join(errors))]
+    Invalid {
+        /// The VIP's name.
+        vip: String,
+        /// Every problem, with the field it concerns.
+        errors: Vec<ValidationError>,
+    },
+    /// A weight above [`MAX_WEIGHT`].
+    #[error("VIP `{vip}`: weight {weight} is out of range (0-{MAX_WEIGHT})")]
+    Weight {
+        /// The VIP's name.
+        vip: String,
+        /// The weight asked for.
+        weight: u16,
+    },
     /// A change named a server the VIP does not have.
     #[error("VIP `{vip}` has no server {server}")]
     UnknownServer {
@@ -48,4 +64,9 @@ pub enum Error {
         /// The id asked for.
         server: ServerId,
     },
+}
+
+fn join(errors: &[ValidationError]) -> String {
+    let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    errors.join("; ")
 }

@@ -1,21 +1,23 @@
-//! The I/O crate of `lb`: tokio listeners and TCP forwarding for the virtual services that
-//! `lb-core` describes.
+//! The I/O crate of `lb`: tokio listeners, TCP and HTTP forwarding for the virtual services
+//! that `lb-core` describes.
 //!
-//! Start a service from a [`lb_core::model::Vip`] with [`Service::start`] (inside a Tokio
-//! runtime); the returned [`ServiceHandle`] changes its servers' admin and health states,
-//! replaces its server list, closes a server's sessions, reads its [`Stats`] and stops it.
+//! Start a VIP with its health checks from a [`lb_core::model::Vip`] with [`RunningVip::start`]
+//! (inside a Tokio runtime; the VIP is validated first): it owns the VIP's [`ServiceHandle`],
+//! which changes its servers' admin and health states and weights, replaces its server list,
+//! closes a server's sessions, reads its [`Stats`], publishes its [`VipEvent`]s and stops it.
+//! [`Service::start`] starts the service alone, for embedders that feed health themselves.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), lb_proxy::Error> {
 //! use lb_core::model::{Server, ServerId, Vip};
-//! use lb_proxy::Service;
+//! use lb_proxy::RunningVip;
 //!
 //! let mut vip = Vip::new("keystone", "127.0.0.1:5000".parse().unwrap());
 //! vip.servers.push(Server::new(ServerId(1), "ctl1", "127.0.0.11:5000".parse().unwrap()));
 //! vip.servers.push(Server::new(ServerId(2), "ctl2", "127.0.0.12:5000".parse().unwrap()));
-//! let service = Service::start(vip)?;
+//! let running = RunningVip::start(vip)?;
 //! // ... later
-//! service.stop().await;
+//! running.stop().await;
 //! # Ok(())
 //! # }
 //! ```
@@ -24,11 +26,13 @@
 //! connection goes through, TCP or HTTP: accept, admission, client setup, server selection
 //! with retries, the relay), `http` (HTTP mode), `limits` (connection caps and wait queue),
 //! `proxy_header` (PROXY protocol on the wire), `forward` (splice with half-close and idle
-//! limits), `sessions` (closing a server's sessions), `service` (the embedding API),
-//! `generation` and `control` (a service's shared state and what changes it), `runtime` (a
-//! whole configuration, reloaded as a diff), `supervisor` (reloads and shutdown for signals and
-//! the admin API), `admin` (the admin listener: status page, `/metrics`, JSON API), `metrics`
-//! (Prometheus), `access_log` (one line per connection under the `lb::access` target).
+//! limits), `sessions` (closing a server's sessions), `vip` (one running VIP, its owner),
+//! `service` (the handle that alone changes a VIP's state), [`events`] (what happens to a VIP),
+//! `generation` and `control` (a service's settings, its live state and what changes it),
+//! `health` (the check runner), `runtime` (a whole configuration, reloaded as a diff),
+//! `supervisor` (reloads and shutdown for signals and the admin API), `admin` (the admin
+//! listener: status page, `/metrics`, JSON API), `metrics` (Prometheus), `access_log` (one
+//! line per connection under the `lb::access` target).
 
 mod access_log;
 mod admin;
@@ -36,6 +40,8 @@ mod control;
 mod error;
 pub mod events;
 mod forward;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod generation;
 mod health;
 mod http;
@@ -52,18 +58,17 @@ mod sessions;
 mod stats;
 mod supervisor;
 mod tls;
+mod vip;
 
 pub use admin::AdminServer;
 pub use error::Error;
 pub use events::VipEvent;
 pub use health::HealthChecks;
-pub use http::guard::{GuardLimits, RequestGuard, Violation};
-pub use http::upstream::read_response;
-pub use http::{RequestEnds, request_ends};
 pub use limits::GlobalLimit;
 pub use metrics::{CheckDurations, render as render_metrics};
 pub use observe::Observation;
-pub use runtime::{ChangeError, ReloadReport, RunningVip, Runtime};
+pub use runtime::{ReloadReport, Runtime};
 pub use service::{Service, ServiceHandle};
 pub use stats::{ServerStats, Stats};
 pub use supervisor::{Loader, ReloadError, Supervisor};
+pub use vip::{ChangeError, RunningVip};

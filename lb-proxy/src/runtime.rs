@@ -26,18 +26,16 @@
 //! to the deadline) or [`Runtime::stop`] (close everything now).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::Arc;
 
-use lb_core::model::{Config, Global, MAX_WEIGHT, Server, ServerId, Vip};
-use lb_core::reload::{self, Change, InPlace, Running};
+use lb_core::model::{Config, Global, Server, Vip};
+use lb_core::reload::{self, Change, Running};
 use serde::Serialize;
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::{info, warn};
 
 use crate::metrics::CheckDurations;
 use crate::tls::Terminator;
-use crate::{Error, GlobalLimit, HealthChecks, Service, ServiceHandle};
+use crate::{Error, GlobalLimit, RunningVip};
 
 /// Every VIP of a configuration, running.
 #[derive(Debug)]
@@ -47,18 +45,6 @@ pub struct Runtime {
     settings: Global,
     durations: CheckDurations,
     draining: Vec<JoinHandle<()>>,
-}
-
-/// One running VIP: its configuration, its service and its health checks.
-#[derive(Debug)]
-pub struct RunningVip {
-    /// The configuration it was started or last reloaded from (server ids as running).
-    pub config: Vip,
-    /// The service (listeners, pool, sessions).
-    pub service: Arc<ServiceHandle>,
-    /// Its health checks.
-    pub checks: HealthChecks,
-    next_id: u32,
 }
 
 /// What a reload did, VIPs by name.
@@ -74,33 +60,6 @@ pub struct ReloadReport {
     pub rebound: Vec<String>,
     /// VIPs left as they were.
     pub unchanged: Vec<String>,
-}
-
-/// Why a runtime change to a server was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ChangeError {
-    /// No server by that name.
-    #[error("VIP `{vip}` has no server `{server}`")]
-    UnknownServer {
-        /// The VIP.
-        vip: String,
-        /// The name asked for.
-        server: String,
-    },
-    /// A server by that name exists already.
-    #[error("VIP `{vip}` already has a server `{server}`")]
-    Duplicate {
-        /// The VIP.
-        vip: String,
-        /// The name.
-        server: String,
-    },
-    /// A weight above [`MAX_WEIGHT`].
-    #[error("weight {weight} is out of range (0-{MAX_WEIGHT})")]
-    Weight {
-        /// The weight asked for.
-        weight: u32,
-    },
 }
 
 impl Runtime {
@@ -237,11 +196,7 @@ impl Runtime {
             .vips
             .iter()
             .zip(&servers)
-            .map(|(vip, servers)| Running {
-                config: &vip.config,
-                servers,
-                next_id: vip.next_id,
-            })
+            .map(|(vip, servers)| vip.as_running(servers))
             .collect();
         reload::plan(&running, config)
     }
@@ -260,9 +215,7 @@ impl Runtime {
         );
         let mut drains = JoinSet::new();
         for running in self.vips {
-            running.checks.stop().await;
-            let service = running.service;
-            drains.spawn(async move { service.drain(deadline).await });
+            drains.spawn(running.drain(deadline));
         }
         let mut finished = true;
         while let Some(drained) = drains.join_next().await {
@@ -286,16 +239,7 @@ impl Runtime {
     }
 
     fn launch(&self, vip: Vip) -> Result<RunningVip, Error> {
-        let service = Arc::new(Service::start_with(vip.clone(), self.global.clone())?);
-        let checks =
-            HealthChecks::start_measured(Arc::clone(&service), &vip, self.durations.clone());
-        let next_id = reload::first_free_id(&vip);
-        Ok(RunningVip {
-            config: vip,
-            service,
-            checks,
-            next_id,
-        })
+        RunningVip::launch(vip, self.global.clone(), self.durations.clone())
     }
 
     fn drain_in_background(&mut self, running: RunningVip) {
@@ -303,134 +247,8 @@ impl Runtime {
         self.draining.retain(|task| !task.is_finished());
         self.draining.push(tokio::spawn(async move {
             let name = running.config.name.clone();
-            running.checks.stop().await;
-            let finished = running.service.drain(deadline).await;
+            let finished = running.drain(deadline).await;
             info!(vip = %name, finished, "drained");
         }));
     }
-}
-
-impl RunningVip {
-    /// Adds a server at runtime, ready, in the check's initial health state; answers its id.
-    pub fn add_server(
-        &mut self,
-        name: &str,
-        address: SocketAddr,
-        weight: u32,
-        backup: bool,
-    ) -> Result<ServerId, ChangeError> {
-        let weight = checked_weight(weight)?;
-        let mut servers = self.service.servers();
-        if servers.iter().any(|server| server.name == name) {
-            return Err(ChangeError::Duplicate {
-                vip: self.config.name.clone(),
-                server: name.to_owned(),
-            });
-        }
-        let id = self.allocate();
-        let mut server = Server::new(id, name, address);
-        server.weight = weight;
-        server.backup = backup;
-        servers.push(server);
-        self.install(servers);
-        Ok(id)
-    }
-
-    /// Removes a server at runtime: it gets no new connections and its persistence entries
-    /// go; its established connections run on until they end (set it to `maintenance` first
-    /// to close them).
-    pub fn remove_server(&mut self, name: &str) -> Result<(), ChangeError> {
-        let mut servers = self.service.servers();
-        let before = servers.len();
-        servers.retain(|server| server.name != name);
-        if servers.len() == before {
-            return Err(self.unknown(name));
-        }
-        self.install(servers);
-        Ok(())
-    }
-
-    /// The running server called `name` (runtime changes included).
-    pub fn server(&self, name: &str) -> Result<Server, ChangeError> {
-        self.service
-            .servers()
-            .into_iter()
-            .find(|server| server.name == name)
-            .ok_or_else(|| self.unknown(name))
-    }
-
-    /// Sets a server's weight at runtime.
-    pub fn set_weight(&self, name: &str, weight: u32) -> Result<(), ChangeError> {
-        let weight = checked_weight(weight)?;
-        let server = self.server(name)?;
-        self.service
-            .set_weight(server.id, weight)
-            .map_err(|_| self.unknown(name))
-    }
-
-    /// Applies a reloaded configuration of this VIP (same listen addresses); answers whether
-    /// anything changed.
-    fn apply(&mut self, applied: InPlace) -> bool {
-        let changed = applied.changes_anything();
-        let InPlace {
-            vip,
-            loaded,
-            next_id,
-            settings_changed,
-            servers_changed,
-        } = applied;
-        // TLS settings are rebuilt on every reload so that renewed certificate files are read.
-        if settings_changed || vip.tls.is_some() || vip.server_tls.is_some() {
-            if let Err(error) = self.service.reconfigure(&vip) {
-                warn!(%error, "settings kept as they were");
-                return false;
-            }
-            if self.config.check != vip.check {
-                self.checks.reconfigure(&vip);
-            }
-        }
-        if servers_changed {
-            self.install(vip.servers);
-        }
-        (self.config, self.next_id) = (loaded, next_id);
-        changed
-    }
-
-    fn install(&mut self, servers: Vec<Server>) {
-        self.service.retire_servers(servers.clone());
-        self.checks.set_servers(&servers);
-    }
-
-    fn allocate(&mut self) -> ServerId {
-        let id = ServerId(self.next_id);
-        self.next_id += 1;
-        id
-    }
-
-    fn unknown(&self, server: &str) -> ChangeError {
-        ChangeError::UnknownServer {
-            vip: self.config.name.clone(),
-            server: server.to_owned(),
-        }
-    }
-
-    async fn stop(self) {
-        self.checks.stop().await;
-        match Arc::try_unwrap(self.service) {
-            Ok(service) => service.stop().await,
-            Err(shared) => {
-                // Someone still holds the handle (an embedder's clone): close what we can.
-                for server in shared.servers() {
-                    let _ = shared.close_sessions(server.id);
-                }
-            }
-        }
-    }
-}
-
-fn checked_weight(weight: u32) -> Result<u16, ChangeError> {
-    u16::try_from(weight)
-        .ok()
-        .filter(|&w| w <= MAX_WEIGHT)
-        .ok_or(ChangeError::Weight { weight })
 }

@@ -1,4 +1,6 @@
-//! The embedding API: a running TCP virtual service and the handle that changes and stops it.
+//! A running virtual service (TCP or HTTP) and its handle, the one place where the service's
+//! state changes: every change swaps in a new pool snapshot, then is published as a
+//! [`VipEvent`] (see [`crate::events`]).
 //!
 //! [`Service::start`] binds every listen address of a [`Vip`] (see [`crate::listener`]) and
 //! accepts on each in its own task; every connection is a task of its own (see
@@ -27,7 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use lb_core::model::{AdminState, Health, Server, ServerId, Vip};
+use lb_core::model::{AdminState, Health, MAX_WEIGHT, Server, ServerId, Vip};
 use lb_core::pool::Pool;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
@@ -226,8 +228,14 @@ impl ServiceHandle {
     }
 
     /// Sets a server's weight (`0..=MAX_WEIGHT`; 0 takes no new connections) for new
-    /// connections.
+    /// connections; a weight out of range is refused.
     pub fn set_weight(&self, server: ServerId, weight: u16) -> Result<(), Error> {
+        if weight > MAX_WEIGHT {
+            return Err(Error::Weight {
+                vip: self.name.clone(),
+                weight,
+            });
+        }
         let mut control = self.control();
         control
             .server_mut(server)
@@ -310,8 +318,8 @@ impl ServiceHandle {
     }
 
     /// Stops accepting (the listening sockets close), closes every session and waits until
-    /// their tasks have ended.
-    pub async fn stop(self) {
+    /// their tasks have ended. Any handle stops the service: clones of an `Arc` of it too.
+    pub async fn stop(&self) {
         self.stop_accepting().await;
         self.shared().sessions.close_all();
         let _ = self.sessions_done.lock().await.recv().await;

@@ -23,5 +23,5 @@ pub use network::{KeepAlive, Network, NetworkParseError, ProxyVersion};
 pub use server::{AdminState, Health, MAX_WEIGHT, Server, ServerId};
 pub use tls::{CertificatePaths, ServerTls, TlsSettings};
 pub(crate) use validate::out_of_range;
-pub use validate::{ValidationError, validate};
+pub use validate::{ValidationError, validate, validate_vip};
 pub use vip::{Admin, Config, Global, Mode, Persistence, SchedulerKind, Timeouts, Vip};

@@ -79,6 +79,20 @@ pub fn validate(config: &Config) -> Vec<ValidationError> {
     report.errors
 }
 
+/// Every semantic problem of one VIP that an embedder starts on its own: the checks of
+/// [`validate`] that concern a VIP alone, each path starting at `vip`
+/// (`vip.servers[1].weight`). A listen port of 0 is allowed here: the system picks a free one,
+/// as embedders and tests want.
+pub fn validate_vip(vip: &Vip) -> Vec<ValidationError> {
+    let mut report = Report::default();
+    report.name("vip.name", &vip.name);
+    if vip.listen.is_empty() {
+        report.push("vip.listen", "needs at least one address:port");
+    }
+    vip_settings(&mut report, "vip", vip);
+    report.errors
+}
+
 fn vip_settings(report: &mut Report, path: &str, vip: &Vip) {
     servers(report, path, vip);
     persistence(report, &format!("{path}.persistence"), vip);

@@ -213,11 +213,8 @@ fn set_state(runtime: &mut Runtime, vip: &str, server: &str, state: &str) -> Rep
             format!("unknown state `{state}`: expected `ready`, `drain` or `maintenance`"),
         );
     };
-    on_server(runtime, vip, server, |running, found| {
-        running
-            .service
-            .set_admin_state(found.id, admin)
-            .map_err(|_| unknown_server_error(running, server))?;
+    on_server(runtime, vip, server, |running, _| {
+        running.set_admin_state(server, admin)?;
         info!(%vip, %server, state, "admin: state set");
         Ok(StatusCode::OK)
     })
@@ -261,7 +258,7 @@ fn clear_persistence(runtime: &mut Runtime, vip: &str) -> Reply {
     let Some(running) = runtime.vip(vip) else {
         return unknown_vip(vip);
     };
-    let cleared = running.service.clear_persistence();
+    let cleared = running.clear_persistence();
     info!(%vip, cleared, "admin: persistence cleared");
     reply::json(StatusCode::OK, &Cleared { cleared })
 }
@@ -324,13 +321,6 @@ fn server_reply(running: &RunningVip, server: &str, status: StatusCode) -> Reply
     match running.server(server) {
         Ok(found) => reply::json(status, &ServerView::of(running, &found)),
         Err(error) => change_error(&error),
-    }
-}
-
-fn unknown_server_error(running: &RunningVip, server: &str) -> ChangeError {
-    ChangeError::UnknownServer {
-        vip: running.config.name.clone(),
-        server: server.to_owned(),
     }
 }
 

@@ -5,18 +5,18 @@
 //! on a VIP with TLS ([`crate::tls`]) ALPN chooses (`h2`, else HTTP/1.1), servers are told the
 //! client used https and the persistence cookie is `Secure`.
 //!
-//! Per client connection ([`serve`]): admission under the caps (as in TCP mode), the PROXY
-//! protocol header from a peer in `accept_proxy_from` (whose addresses then stand for the
-//! client's everywhere: forwarding headers, persistence, logs), then the protocol
-//! ([`preface`]): the HTTP/1.1 loop over a [guarded](guard) socket ([`io`]) so that
+//! Per client connection ([`serve`]), once the connection pipeline has set the client up
+//! (admission, the PROXY header whose addresses then stand for the client's everywhere, TLS:
+//! see [`crate::pipeline::downstream`]), the protocol ([`preface`]): the HTTP/1.1 loop over a [guarded](guard) socket ([`io`]) so that
 //! malformed or ambiguous requests are refused before anything is forwarded, or hyper's
 //! HTTP/2 server (whose framing leaves no such ambiguity; its `h2` layer refuses
 //! connection-specific fields and bodies that disagree with `content-length`). Per request
 //! ([`proxy`]): persistence (cookie, source-ip, last-successful) then the scheduler pick a
-//! server, with retries while nothing was sent; forwarding headers ([`forwarded`]); bodies
+//! server, with retries while nothing was sent ([`crate::pipeline::upstream`]); forwarding headers ([`forwarded`]); bodies
 //! streamed both ways ([`body`], framed and decoded by [`body_decoder`] and [`fields`]); server
 //! connections kept alive and spoken to ([`upstream`]); the proxy's own responses
-//! ([`reply`]); redirects, rewrites and header rules ([`rules`]); upgrades ([`tunnel`]).
+//! ([`reply`]); redirects, rewrites and header rules ([`rules`]); upgrades ([`tunnel`], joined
+//! by the pipeline's relay).
 //!
 //! Defaults: a client has `timeouts.http_request` (10 s) to send its first bytes and then each
 //! HTTP/1 request head, which is also how long an idle HTTP/1 keep-alive connection, or an
@@ -39,6 +39,8 @@ mod cookie;
 mod field_value;
 pub(crate) mod fields;
 mod forwarded;
+// Its types are public for the fuzz targets (feature `fuzzing`).
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub(crate) mod guard;
 mod h1;
 mod headers;
@@ -67,6 +69,7 @@ use lb_core::model::{Network, Vip};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::{debug, warn};
 
+#[cfg(feature = "fuzzing")]
 pub use h1::{RequestEnds, request_ends};
 
 use crate::forward::Watchdog;

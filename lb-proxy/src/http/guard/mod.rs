@@ -112,13 +112,15 @@ impl RequestGuard {
     }
 
     /// Whether the next byte starts a request: no head, body or chunk is under way, nor an
-    /// empty line between requests.
+    /// empty line between requests (for the checks of `request_ends`).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn at_request_start(&self) -> bool {
         self.state == State::Head && self.head.is_empty()
     }
 
     /// Whether the guard has stopped checking: an upgrade request passed, and what follows is
-    /// no longer HTTP/1.1 if the server agrees.
+    /// no longer HTTP/1.1 if the server agrees (for the checks of `request_ends`).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn passes_through(&self) -> bool {
         self.state == State::Passthrough
     }

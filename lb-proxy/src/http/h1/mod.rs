@@ -15,6 +15,9 @@
 
 mod request;
 mod request_body;
+// Public for the fuzz targets (feature `fuzzing`); the unit tests use it too.
+#[cfg(any(test, feature = "fuzzing"))]
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 mod request_ends;
 mod response;
 mod write;
@@ -46,6 +49,7 @@ use request_body::{Home, RequestBody};
 use response::Asked;
 use write::write_parts;
 
+#[cfg(feature = "fuzzing")]
 pub use request_ends::{RequestEnds, request_ends};
 
 /// Bytes made room for before each read.

@@ -14,6 +14,8 @@
 //! the server timeout.
 
 mod connection;
+#[cfg(feature = "fuzzing")]
+mod read;
 mod request;
 mod response;
 mod response_body;
@@ -24,9 +26,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::body_decoder::{BodyDecoder, Step};
 pub(crate) use connection::{Connection, Failure};
-pub(crate) use response::{FieldForm, Head, Reading};
+#[cfg(feature = "fuzzing")]
+pub use read::read_response;
+pub(crate) use response::{FieldForm, Head};
 pub(crate) use response_body::ResponseBody;
 
 /// Idle connections kept per server.
@@ -100,40 +103,4 @@ impl Upstreams {
             stack.remove(0);
         }
     }
-}
-
-/// A server's response as lb reads it when its bytes arrive in `pieces`, one after the other:
-/// the status, the body's data and whether the body ended, or why it is refused. 1xx heads
-/// other than 101 are skipped; `head_request` tells that the request was HEAD; the fields are
-/// read as an HTTP/1.1 client's response takes them. For the fuzz target: the outcome must not
-/// depend on how the bytes are split.
-pub fn read_response(pieces: &[&[u8]], head_request: bool) -> Result<(u16, Vec<u8>, bool), String> {
-    let reading = Reading {
-        head_request,
-        form: FieldForm::Lines,
-    };
-    let mut read = bytes::BytesMut::new();
-    let mut head = None;
-    let mut data = Vec::new();
-    let mut fields = response::Fields::new();
-    for piece in pieces {
-        read.extend_from_slice(piece);
-        if head.is_none() {
-            head = response::parse_final(&mut read, reading, &mut fields)
-                .map_err(|error| error.to_string())?
-                .map(|parsed| (parsed.parts.status, BodyDecoder::new(parsed.framing)));
-        }
-        let Some((_, decoder)) = &mut head else {
-            continue;
-        };
-        loop {
-            match decoder.next(&mut read) {
-                Step::Data(bytes) => data.extend_from_slice(&bytes),
-                Step::End | Step::More => break,
-                Step::Invalid(error) => return Err(error),
-            }
-        }
-    }
-    let (status, decoder) = head.ok_or("no whole response head")?;
-    Ok((status.as_u16(), data, decoder.is_done()))
 }
