@@ -15,8 +15,9 @@
 //! server, with retries while nothing was sent ([`crate::pipeline::upstream`]); forwarding headers ([`forwarded`]); bodies
 //! streamed both ways ([`body`], framed and decoded by [`body_decoder`] and [`fields`]); server
 //! connections kept alive and spoken to ([`upstream`]); the proxy's own responses
-//! ([`reply`]); redirects, rewrites and header rules ([`rules`]); upgrades ([`tunnel`], joined
-//! by the pipeline's relay).
+//! ([`reply`]); the phases where filters act on a request and its response ([`phases`]:
+//! redirects, rewrites and header rules from [`rules`], cookie persistence from [`cookie`]);
+//! upgrades ([`tunnel`], joined by the pipeline's relay).
 //!
 //! Defaults: a client has `timeouts.http_request` (10 s) to send its first bytes and then each
 //! HTTP/1 request head, which is also how long an idle HTTP/1 keep-alive connection, or an
@@ -46,6 +47,7 @@ mod h1;
 mod headers;
 mod io;
 mod open_requests;
+mod phases;
 mod preface;
 mod proxy;
 mod reply;

@@ -1,9 +1,9 @@
 //! One request, from the client's head to the server's response head.
 //!
-//! An absolute-form target's authority replaces `Host`. The request loses its hop-by-hop
-//! fields, gets the forwarding headers and, with cookie persistence, loses the persistence
-//! cookie (`indirect`); its target is sent in origin form over HTTP/1.1. Servers are tried in the selection's order (cookie, then the VIP's other
-//! persistence, then the scheduler): a request that could not be sent at all (the connect
+//! The request passes its head phase ([`super::phases`]: `Host`, redirects, hop-by-hop
+//! fields, forwarding headers, cookie persistence, rewrites, header rules) and goes over
+//! HTTP/1.1; the response passes its head phase on the way back. Servers are tried in the
+//! selection's order (cookie, then the VIP's other persistence, then the scheduler): a request that could not be sent at all (the connect
 //! failed or timed out, or a kept-alive connection had closed) is retried on the next server,
 //! up to `retries` times; nothing is retried once any of it was sent. Outcomes: the server's
 //! response; 503 when no server is usable; 502 when every attempt failed or the server broke
@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
+use http::{Request, Response, StatusCode};
 use http_body_util::Empty;
 use hyper::body::Body;
 use tracing::warn;
@@ -32,7 +32,7 @@ use super::access::HttpAccess;
 use super::body::Relay;
 use super::fields::FieldLines;
 use super::forwarded::{Forwarding, Hop};
-use super::headers::{is_upgrade, strip_hop_by_hop};
+use super::phases::Phases;
 use super::reply::{empty_body, status_response};
 use super::tunnel::ServerSide;
 use super::upstream::{Connection, Failure, FieldForm, Head, ResponseBody};
@@ -117,6 +117,16 @@ impl Client {
         (self.vip.request_fields_untouched && !self.hop.trusted).then(|| self.forwarding.lines())
     }
 
+    /// The filters this client's requests pass (see [`super::phases`]).
+    fn phases(&self) -> Phases<'_> {
+        Phases {
+            vip_name: &self.shared.settings.name,
+            vip: &self.vip,
+            forwarding: &self.forwarding,
+            tls: self.hop.tls,
+        }
+    }
+
     /// The service's counters.
     pub(crate) fn counters(&self) -> &Counters {
         &self.shared.counters
@@ -128,7 +138,7 @@ impl Client {
     /// caller passes the 101 on, then joins the tunnel).
     pub(crate) async fn handle<B>(
         &self,
-        mut request: Request<B>,
+        request: Request<B>,
         protocol: ClientProtocol,
         lines: Option<&FieldLines>,
     ) -> Answer
@@ -137,43 +147,27 @@ impl Client {
         B::Error: Into<BoxError>,
     {
         let settings = &self.shared.settings;
-        let rules = &self.vip.rules;
         let mut access = HttpAccess::received(
             &self.shared,
             &self.client_text,
             request.method(),
             request.uri(),
         );
-        if let Some(host) = authority_host(request.uri()) {
-            // RFC 9112 section 3.2.2: an absolute-form target's authority replaces `Host`.
-            request.headers_mut().insert(header::HOST, host);
-        }
-        if let Some(redirect) = rules.redirect(request.uri(), request.headers()) {
-            access.answered(None, redirect.status());
-            return redirect.into();
-        }
-        let upgrade = is_upgrade(request.headers());
         let (mut parts, body) = request.into_parts();
-        strip_hop_by_hop(&mut parts.headers, upgrade);
-        if lines.is_none() {
-            // Lines carry the forwarding headers already.
-            self.forwarding.apply(&mut parts.headers);
-        }
         let pool = self.shared.pool.load_full();
         let names = self.shared.names.load_full();
-        let visit = self
-            .vip
-            .cookie
-            .as_ref()
-            .map(|cookie| cookie.on_request(&mut parts.headers, &names, &pool));
-        parts.uri = origin_form(&parts.uri);
-        rules.rewrite(&settings.name, &mut parts.uri);
-        rules.on_request(&mut parts.headers);
-        parts.version = Version::HTTP_11;
+        let phases = self.phases();
+        let passed = match phases.request_head(&mut parts, lines.is_some(), &names, &pool) {
+            Ok(passed) => passed,
+            Err(answer) => {
+                access.answered(None, answer.status());
+                return (*answer).into();
+            }
+        };
         let body = upload(body, settings.timeouts.client);
         let mut request = Request::from_parts(parts, body);
         let mut attempts = Attempts::new(&self.shared, pool, self.hop.client.ip());
-        if let Some(server) = visit.as_ref().and_then(|visit| visit.server()) {
+        if let Some(server) = passed.visit.as_ref().and_then(|visit| visit.server()) {
             attempts.prefer(server);
         }
         let form = if protocol == ClientProtocol::Http1 && self.vip.response_fields_untouched {
@@ -192,7 +186,7 @@ impl Client {
                     let status = head.parts.status;
                     let switching = status == StatusCode::SWITCHING_PROTOCOLS;
                     access.answered(Some(&target), status);
-                    let (mut response, tunnel) = if upgrade && switching {
+                    let (mut response, tunnel) = if passed.upgrade && switching {
                         let (stream, early) = connection.into_parts();
                         let server = ServerSide {
                             stream,
@@ -207,15 +201,7 @@ impl Client {
                         let response = self.respond(&target, head, connection, whole, open, access);
                         (response, None)
                     };
-                    if let (Some(cookie), Some(visit)) = (&self.vip.cookie, &visit) {
-                        cookie.on_response(visit, target.id, response.headers_mut(), self.hop.tls);
-                    }
-                    rules.on_response(response.headers_mut());
-                    if upgrade && !switching {
-                        // The guard stopped checking at the upgrade request: end here.
-                        let close = HeaderValue::from_static("close");
-                        response.headers_mut().insert(header::CONNECTION, close);
-                    }
+                    phases.response_head(&passed, target.id, switching, response.headers_mut());
                     return Answer {
                         response,
                         lines,
@@ -335,25 +321,4 @@ where
         return empty_body();
     }
     Relay::new(body, idle_limit).boxed()
-}
-
-/// The `host[:port]` of an absolute-form target, without any user information.
-fn authority_host(uri: &Uri) -> Option<HeaderValue> {
-    let authority = uri.authority()?;
-    let host = match authority.port() {
-        Some(port) => format!("{}:{port}", authority.host()),
-        None => authority.host().to_owned(),
-    };
-    HeaderValue::try_from(host).ok()
-}
-
-/// The path and query of `uri` (origin form), `/` if it has none.
-fn origin_form(uri: &Uri) -> Uri {
-    match uri.path_and_query() {
-        Some(path) if uri.scheme().is_some() || uri.authority().is_some() => {
-            Uri::from(path.clone())
-        }
-        Some(_) => uri.clone(),
-        None => Uri::from_static("/"),
-    }
 }
