@@ -22,13 +22,14 @@
 //! # }
 //! ```
 //!
-//! Modules: [`listener`] (sockets that may bind a VIP not held yet), `pipeline` (what every
-//! connection goes through, TCP or HTTP: accept, admission, client setup, server selection
-//! with retries, the relay), `http` (HTTP mode), `limits` (connection caps and wait queue),
+//! Modules: [`listener`] (sockets that may bind a VIP not held yet), `pipeline` (the data
+//! plane: what every connection goes through, TCP or HTTP: accept, admission, client setup,
+//! the mode (`pipeline::tcp`, `pipeline::http`), server selection with retries, the relay, and
+//! the per-generation state connections share), `limits` (connection caps and wait queue),
 //! `proxy_header` (PROXY protocol on the wire), `forward` (splice with half-close and idle
 //! limits), `sessions` (closing a server's sessions), `vip` (one running VIP, its owner),
 //! `service` (the handle that alone changes a VIP's state), [`events`] (what happens to a VIP),
-//! `generation` and `control` (a service's settings, its live state and what changes it),
+//! `control` (what the admin side of a service changes),
 //! `health` (the check runner), `runtime` (a whole configuration, reloaded as a diff),
 //! `supervisor` (reloads and shutdown for signals and the admin API), `admin` (the admin
 //! listener: status page, `/metrics`, JSON API), `metrics` (Prometheus), `access_log` (one
@@ -42,9 +43,7 @@ pub mod events;
 mod forward;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
-mod generation;
 mod health;
-mod http;
 mod limits;
 pub mod listener;
 mod metrics;
@@ -63,9 +62,9 @@ mod vip;
 pub use admin::AdminServer;
 pub use error::Error;
 pub use events::VipEvent;
-pub use health::HealthChecks;
+pub use health::{CheckDurations, HealthChecks};
 pub use limits::GlobalLimit;
-pub use metrics::{CheckDurations, render as render_metrics};
+pub use metrics::render as render_metrics;
 pub use observe::Observation;
 pub use runtime::{ReloadReport, Runtime};
 pub use service::{Service, ServiceHandle};

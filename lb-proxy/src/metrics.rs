@@ -10,8 +10,8 @@
 //! (1 unless drained or in maintenance), `lb_server_weight`, `lb_server_connections_total`,
 //! `lb_server_connections_active`, `lb_server_bytes_in_total`, `lb_server_bytes_out_total`,
 //! and `lb_server_check_duration_seconds` (a histogram of active probe durations, 1 ms to 8 s
-//! buckets, kept by [`CheckDurations`]). Counters restart from zero when `lb` restarts and
-//! are kept across reloads for VIPs and servers that stay.
+//! buckets, kept by the health checks' [`crate::CheckDurations`]). Counters restart from zero
+//! when `lb` restarts and are kept across reloads for VIPs and servers that stay.
 
 use lb_core::model::{AdminState, Health};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -19,10 +19,10 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::Runtime;
+use crate::health::ServerLabels;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VipLabels {
@@ -39,48 +39,6 @@ struct KindLabels {
 struct ClassLabels {
     vip: String,
     class: &'static str,
-}
-
-/// The labels of a per-server metric.
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub(crate) struct ServerLabels {
-    pub(crate) vip: String,
-    pub(crate) server: String,
-}
-
-type Histograms = Family<ServerLabels, Histogram, fn() -> Histogram>;
-
-/// How long active health probes take, per server; shared by every VIP's checks of one
-/// [`Runtime`]. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct CheckDurations(Histograms);
-
-impl Default for CheckDurations {
-    fn default() -> Self {
-        fn histogram() -> Histogram {
-            Histogram::new(exponential_buckets(0.001, 2.0, 14))
-        }
-        CheckDurations(Family::new_with_constructor(histogram))
-    }
-}
-
-impl CheckDurations {
-    /// Records one probe of `server` of `vip` that took `seconds`.
-    pub(crate) fn observe(&self, vip: &str, server: &str, seconds: f64) {
-        self.0.get_or_create(&labels(vip, server)).observe(seconds);
-    }
-
-    /// Forgets a server removed from `vip`.
-    pub(crate) fn forget(&self, vip: &str, server: &str) {
-        self.0.remove(&labels(vip, server));
-    }
-}
-
-fn labels(vip: &str, server: &str) -> ServerLabels {
-    ServerLabels {
-        vip: vip.to_owned(),
-        server: server.to_owned(),
-    }
 }
 
 /// Per-scrape families: filled from the counters, then encoded.
@@ -114,7 +72,7 @@ pub fn render(runtime: &Runtime) -> String {
     registry.register(
         "lb_server_check_duration_seconds",
         "Duration of active health probes",
-        runtime.check_durations().0.clone(),
+        runtime.check_durations().histograms().clone(),
     );
     let mut text = String::new();
     encode(&mut text, &registry).expect("writing to a String cannot fail");
@@ -162,7 +120,7 @@ impl Families {
             let Some(member) = pool.member(server.id) else {
                 continue;
             };
-            let labels = labels(&name, &server.name);
+            let labels = ServerLabels::new(&name, &server.name);
             let live = &member.live;
             let up = i64::from(member.health == Health::Up);
             let ready = i64::from(member.admin == AdminState::Ready);

@@ -10,7 +10,7 @@
 //! - a VIP changed in place keeps its sockets: new settings (timeouts, scheduler, check,
 //!   persistence, caps, PROXY protocol, mode) apply to new connections, established ones keep
 //!   theirs and are never cut; persistence entries and idle server connections are kept
-//!   unless what they depend on changed (see `crate::generation`). A kept server keeps its
+//!   unless what they depend on changed (see `crate::pipeline::generation`). A kept server keeps its
 //!   health, its counters, its sessions and the persistence entries pointing at it; new
 //!   servers start in the check's initial state; removed ones get no new connections and lose
 //!   their persistence entries, while their established connections run on until they end
@@ -33,7 +33,7 @@ use serde::Serialize;
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::{info, warn};
 
-use crate::metrics::CheckDurations;
+use crate::health::CheckDurations;
 use crate::tls::Terminator;
 use crate::{Error, GlobalLimit, RunningVip};
 

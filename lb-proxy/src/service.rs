@@ -16,7 +16,7 @@
 //! either way. Removing a server closes its sessions.
 //!
 //! Settings change without a rebind through [`ServiceHandle::reconfigure`]: the acceptors load
-//! the current generation of shared state (see [`crate::generation`]) for each new connection,
+//! the current generation of shared state (see [`crate::pipeline::generation`]) for each new connection,
 //! while established connections keep the one they started under.
 //!
 //! Lifecycle: start (binds, or fails naming the VIP and address) → changes through the handle →
@@ -29,17 +29,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use lb_core::model::{AdminState, Health, MAX_WEIGHT, Server, ServerId, Vip};
+use lb_core::model::{AdminState, Check, Health, MAX_WEIGHT, Server, ServerId, Vip};
 use lb_core::pool::Pool;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::control::Control;
 use crate::events::VipEvent;
-use crate::generation::Shared;
-use crate::generation::{Observations, names};
 use crate::limits::GlobalLimit;
 use crate::observe::Observation;
+use crate::pipeline::generation::Shared;
+use crate::pipeline::generation::{Observations, names};
 use crate::stats::{ServerStats, Stats};
 use crate::tls::Originator;
 use crate::{Error, listener, pipeline};
@@ -152,6 +152,11 @@ impl ServiceHandle {
     /// What happens to the service from now on, as [`VipEvent`]s (see [`crate::events`]).
     pub fn events(&self) -> broadcast::Receiver<VipEvent> {
         self.shared().events.subscribe()
+    }
+
+    /// The health check settings as last configured.
+    pub(crate) fn check(&self) -> Check {
+        self.control().vip.check.clone()
     }
 
     /// The servers as they are now (runtime changes included), in configured order.

@@ -14,8 +14,8 @@ use lb_core::model::{AdminState, MAX_WEIGHT, Server, ServerId, Vip, validate_vip
 use lb_core::reload::{self, InPlace, Running};
 use tracing::warn;
 
+use crate::health::CheckDurations;
 use crate::health::HealthChecks;
-use crate::metrics::CheckDurations;
 use crate::{Error, GlobalLimit, Service, ServiceHandle};
 
 /// One running VIP: its configuration, its service and its health checks.
@@ -79,7 +79,7 @@ impl RunningVip {
             });
         }
         let service = Arc::new(Service::start_with(vip.clone(), global)?);
-        let checks = HealthChecks::start_measured(Arc::clone(&service), &vip, durations);
+        let checks = HealthChecks::start_measured(Arc::clone(&service), durations);
         Ok(RunningVip {
             next_id: reload::first_free_id(&vip),
             config: vip,
@@ -109,7 +109,7 @@ impl RunningVip {
         server.weight = weight;
         server.backup = backup;
         servers.push(server);
-        self.install(servers);
+        self.service.retire_servers(servers);
         Ok(id)
     }
 
@@ -123,7 +123,7 @@ impl RunningVip {
         if servers.len() == before {
             return Err(self.unknown(name));
         }
-        self.install(servers);
+        self.service.retire_servers(servers);
         Ok(())
     }
 
@@ -180,24 +180,17 @@ impl RunningVip {
         } = applied;
         // TLS settings are rebuilt on every reload so that renewed certificate files are read.
         if settings_changed || vip.tls.is_some() || vip.server_tls.is_some() {
+            // The health checks follow (see `crate::health`).
             if let Err(error) = self.service.reconfigure(&vip) {
                 warn!(%error, "settings kept as they were");
                 return false;
             }
-            if self.config.check != vip.check {
-                self.checks.reconfigure(&vip);
-            }
         }
         if servers_changed {
-            self.install(vip.servers);
+            self.service.retire_servers(vip.servers);
         }
         (self.config, self.next_id) = (loaded, next_id);
         changed
-    }
-
-    fn install(&mut self, servers: Vec<Server>) {
-        self.service.retire_servers(servers.clone());
-        self.checks.set_servers(&servers);
     }
 
     fn allocate(&mut self) -> ServerId {

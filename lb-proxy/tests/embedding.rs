@@ -1,5 +1,6 @@
 //! The embedding API: a VIP started in one call with its health checks, validated first;
-//! servers changed by name with validation; any handle stops the service.
+//! health checks that follow the servers and settings the service is given; servers changed
+//! by name with validation; any handle stops the service.
 
 mod common;
 
@@ -7,8 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use lb_core::model::{AdminState, Health, SchedulerKind, ServerId};
-use lb_proxy::{ChangeError, Error, RunningVip};
+use lb_core::model::{
+    AdminState, CheckKind, Health, HttpCheck, SchedulerKind, Server, ServerId, Vip,
+};
+use lb_core::pool::Pool;
+use lb_proxy::{ChangeError, Error, HealthChecks, RunningVip, Service};
 use tokio::net::TcpStream;
 
 #[tokio::test]
@@ -47,6 +51,52 @@ async fn one_call_starts_the_vip_with_its_health_checks() {
         assert_eq!(greeting(&mut client).await, "up", "the checks took s2 out");
     }
     running.stop().await;
+}
+
+/// What the pool says of server `id`'s health.
+fn health(pool: &Pool, id: u32) -> Option<Health> {
+    pool.member(ServerId(id)).map(|member| member.health)
+}
+
+/// Checks every 50 ms that take a server down at the first failure.
+fn fast_checks(vip: &mut Vip) {
+    let every = Duration::from_millis(50);
+    (
+        vip.check.interval,
+        vip.check.fast_interval,
+        vip.check.down_interval,
+    ) = (every, every, every);
+    vip.check.fall = 1;
+}
+
+#[tokio::test]
+async fn health_checks_follow_the_servers_and_settings_the_service_is_given() {
+    let up = Echo::start("up").await;
+    let mut vip = vip(SchedulerKind::RoundRobin, &[up.address]);
+    fast_checks(&mut vip);
+    let service = Arc::new(Service::start(vip.clone()).unwrap());
+    let checks = HealthChecks::start(Arc::clone(&service));
+    let mut servers = vip.servers.clone();
+    servers.push(Server::new(ServerId(2), "dead", closed_port().await));
+    service.set_servers(servers);
+    within(service.wait_for_pool(|pool| health(pool, 2) == Some(Health::Down))).await;
+    assert_eq!(
+        checks.health(ServerId(2)),
+        Some(Health::Down),
+        "a new server"
+    );
+    assert_eq!(health(&service.pool(), 1), Some(Health::Up));
+    // The echo server accepts connections but answers no HTTP: an HTTP check fails.
+    vip.check.kind = CheckKind::Http(HttpCheck::default());
+    service.reconfigure(&vip).unwrap();
+    within(service.wait_for_pool(|pool| health(pool, 1) == Some(Health::Down))).await;
+    assert_eq!(
+        checks.health(ServerId(1)),
+        Some(Health::Down),
+        "new settings"
+    );
+    checks.stop().await;
+    service.stop().await;
 }
 
 #[tokio::test]

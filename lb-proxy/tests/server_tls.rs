@@ -335,7 +335,7 @@ async fn http_checks_run_over_tls() {
         ..Check::default()
     };
     let service = Arc::new(Service::start(vip.clone()).unwrap());
-    let checks = HealthChecks::start(Arc::clone(&service), &vip);
+    let checks = HealthChecks::start(Arc::clone(&service));
     let down = service.wait_for_pool(|pool| {
         pool.member(ServerId(2)).map(|member| member.health) == Some(Health::Down)
     });

@@ -10,33 +10,39 @@
 //!
 //! Every probe's duration goes to a [`CheckDurations`] histogram (`/metrics`).
 //!
-//! Lifecycle: [`HealthChecks::start`] → [`HealthChecks::set_servers`] on reloads and runtime
-//! changes (kept servers keep their state) and [`HealthChecks::reconfigure`] when the check
-//! settings change (health kept, threshold counts start over) → [`HealthChecks::stop`].
+//! The checks follow the service's events ([`crate::events`]): a new server list
+//! (`ServersChanged`: kept servers keep their state, new ones start in the initial state) and
+//! new settings (`Reconfigured`: health kept, threshold counts start over when the check
+//! settings changed), so whoever changes the service need not tell the checks.
+//!
+//! Lifecycle: [`HealthChecks::start`] → the service's changes, followed → [`HealthChecks::stop`].
 
+mod durations;
 mod probe_io;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
-use lb_core::model::{Check, Health, Server, ServerId, Vip};
+use lb_core::model::{Check, Health, Server, ServerId};
 use lb_health::{Event, HealthMachine};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::ServiceHandle;
-use crate::metrics::CheckDurations;
+use crate::events::VipEvent;
 use crate::observe::Observation;
+pub use durations::CheckDurations;
+pub(crate) use durations::ServerLabels;
 
 /// The running health checks of one service.
 #[derive(Debug)]
 pub struct HealthChecks {
     context: Arc<Context>,
-    probes: HashMap<ServerId, JoinHandle<()>>,
-    passive: Option<JoinHandle<()>>,
+    /// Follows the service's server list and check settings ([`follow`]).
+    follower: JoinHandle<()>,
 }
 
 /// What every check task of a service shares.
@@ -47,6 +53,14 @@ struct Context {
     durations: CheckDurations,
     origin: Instant,
     machines: Mutex<HashMap<ServerId, Watched>>,
+    tasks: Mutex<Tasks>,
+}
+
+/// The probe task of each server, and the passive observation task.
+#[derive(Debug, Default)]
+struct Tasks {
+    probes: HashMap<ServerId, JoinHandle<()>>,
+    passive: Option<JoinHandle<()>>,
 }
 
 #[derive(Debug)]
@@ -57,88 +71,27 @@ struct Watched {
 }
 
 impl HealthChecks {
-    /// Starts checking every server of `vip` on behalf of `service`. Must be called within a
-    /// Tokio runtime.
-    pub fn start(service: Arc<ServiceHandle>, vip: &Vip) -> HealthChecks {
-        HealthChecks::start_measured(service, vip, CheckDurations::default())
+    /// Starts checking every server of `service` with its check settings, and follows its
+    /// server list and settings from then on. Must be called within a Tokio runtime.
+    pub fn start(service: Arc<ServiceHandle>) -> HealthChecks {
+        HealthChecks::start_measured(service, CheckDurations::default())
     }
 
     /// Like [`HealthChecks::start`], recording probe durations in `durations`.
-    pub fn start_measured(
-        service: Arc<ServiceHandle>,
-        vip: &Vip,
-        durations: CheckDurations,
-    ) -> HealthChecks {
-        let observations = service.take_observations();
+    pub fn start_measured(service: Arc<ServiceHandle>, durations: CheckDurations) -> HealthChecks {
+        // Subscribed before the servers are read: a change from now on is followed.
+        let events = service.events();
         let context = Arc::new(Context {
+            check: ArcSwap::from_pointee(service.check()),
             service,
-            check: ArcSwap::from_pointee(vip.check.clone()),
             durations,
             origin: Instant::now(),
             machines: Mutex::new(HashMap::new()),
+            tasks: Mutex::default(),
         });
-        let passive =
-            observations.map(|receiver| tokio::spawn(observe(Arc::clone(&context), receiver)));
-        let mut checks = HealthChecks {
-            context,
-            probes: HashMap::new(),
-            passive,
-        };
-        checks.set_servers(&vip.servers);
-        checks
-    }
-
-    /// Follows a new server list: new servers get a machine in the check's initial state and
-    /// a probe task; removed ones lose theirs; kept ones (same id and address) keep both.
-    pub fn set_servers(&mut self, servers: &[Server]) {
-        let mut machines = self.context.machines();
-        let keep: HashMap<ServerId, &Server> = servers.iter().map(|s| (s.id, s)).collect();
-        self.probes.retain(|id, task| {
-            let kept = keep
-                .get(id)
-                .zip(machines.get(id))
-                .is_some_and(|(server, watched)| server.address == watched.address);
-            if !kept {
-                task.abort();
-                if let Some(watched) = machines.remove(id) {
-                    let vip = self.context.service.name();
-                    self.context.durations.forget(vip, &watched.name);
-                }
-            }
-            kept
-        });
-        let now = self.context.origin.elapsed();
-        for server in servers {
-            if let Some(watched) = machines.get_mut(&server.id) {
-                watched.name.clone_from(&server.name);
-                continue;
-            }
-            let machine = HealthMachine::new(&self.context.check.load(), now);
-            let watched = Watched {
-                name: server.name.clone(),
-                address: server.address,
-                machine,
-            };
-            machines.insert(server.id, watched);
-            let task = tokio::spawn(watch(Arc::clone(&self.context), server.id, server.address));
-            self.probes.insert(server.id, task);
-        }
-    }
-
-    /// Applies `vip`'s check settings: every machine keeps its server's health and starts its
-    /// counts over; probes use the new settings from their next round. Passive observation
-    /// starts if the service now reports connection outcomes.
-    pub fn reconfigure(&mut self, vip: &Vip) {
-        self.context.check.store(Arc::new(vip.check.clone()));
-        for watched in self.context.machines().values_mut() {
-            watched.machine.reconfigure(&vip.check);
-        }
-        if let Some(receiver) = self.context.service.take_observations() {
-            if let Some(previous) = self.passive.take() {
-                previous.abort();
-            }
-            self.passive = Some(tokio::spawn(observe(Arc::clone(&self.context), receiver)));
-        }
+        context.sync();
+        let follower = tokio::spawn(follow(Arc::clone(&context), events));
+        HealthChecks { context, follower }
     }
 
     /// What the checks say of `server`, for operators: e.g. `up, 2/5 failures: connection
@@ -159,17 +112,22 @@ impl HealthChecks {
     }
 
     /// Stops every check task and waits for them; their probe durations leave the metrics.
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        self.follower.abort();
         let vip = self.context.service.name();
         for watched in self.context.machines().values() {
             self.context.durations.forget(vip, &watched.name);
         }
-        let tasks: Vec<JoinHandle<()>> = self
-            .probes
-            .drain()
-            .map(|(_, task)| task)
-            .chain(self.passive.take())
-            .collect();
+        let tasks: Vec<JoinHandle<()>> = {
+            let mut tasks = self.context.tasks();
+            let passive = tasks.passive.take();
+            tasks
+                .probes
+                .drain()
+                .map(|(_, task)| task)
+                .chain(passive)
+                .collect()
+        };
         for task in &tasks {
             task.abort();
         }
@@ -181,13 +139,98 @@ impl HealthChecks {
 
 impl Drop for HealthChecks {
     fn drop(&mut self) {
-        for task in self.probes.values().chain(&self.passive) {
+        self.follower.abort();
+        let tasks = self.context.tasks();
+        for task in tasks.probes.values().chain(&tasks.passive) {
             task.abort();
         }
     }
 }
 
+/// Follows the service's events until aborted: a new server list or new settings are taken
+/// up; after missing events (a subscriber that fell behind), both are read again.
+async fn follow(context: Arc<Context>, mut events: broadcast::Receiver<VipEvent>) {
+    loop {
+        match events.recv().await {
+            Ok(VipEvent::ServersChanged { .. }) => context.set_servers(&context.service.servers()),
+            Ok(VipEvent::Reconfigured) => context.reconfigure(),
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(_)) => context.sync(),
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
 impl Context {
+    /// Takes up the service's server list and settings as they are now.
+    fn sync(self: &Arc<Self>) {
+        self.reconfigure();
+        self.set_servers(&self.service.servers());
+    }
+
+    /// Follows a new server list: new servers get a machine in the check's initial state and
+    /// a probe task; removed ones lose theirs; kept ones (same id and address) keep both.
+    fn set_servers(self: &Arc<Self>, servers: &[Server]) {
+        let mut machines = self.machines();
+        let mut tasks = self.tasks();
+        let keep: HashMap<ServerId, &Server> = servers.iter().map(|s| (s.id, s)).collect();
+        tasks.probes.retain(|id, task| {
+            let kept = keep
+                .get(id)
+                .zip(machines.get(id))
+                .is_some_and(|(server, watched)| server.address == watched.address);
+            if !kept {
+                task.abort();
+                if let Some(watched) = machines.remove(id) {
+                    self.durations.forget(self.service.name(), &watched.name);
+                }
+            }
+            kept
+        });
+        let now = self.origin.elapsed();
+        for server in servers {
+            if let Some(watched) = machines.get_mut(&server.id) {
+                watched.name.clone_from(&server.name);
+                continue;
+            }
+            let machine = HealthMachine::new(&self.check.load(), now);
+            let watched = Watched {
+                name: server.name.clone(),
+                address: server.address,
+                machine,
+            };
+            machines.insert(server.id, watched);
+            let task = tokio::spawn(watch(Arc::clone(self), server.id, server.address));
+            tasks.probes.insert(server.id, task);
+        }
+    }
+
+    /// Takes up the service's check settings if they changed: every machine keeps its
+    /// server's health and starts its counts over; probes use the new settings from their
+    /// next round. Passive observation starts if the service now reports connection outcomes.
+    fn reconfigure(self: &Arc<Self>) {
+        let check = self.service.check();
+        if **self.check.load() != check {
+            for watched in self.machines().values_mut() {
+                watched.machine.reconfigure(&check);
+            }
+            self.check.store(Arc::new(check));
+        }
+        if let Some(receiver) = self.service.take_observations() {
+            let mut tasks = self.tasks();
+            if let Some(previous) = tasks.passive.take() {
+                previous.abort();
+            }
+            tasks.passive = Some(tokio::spawn(observe(Arc::clone(self), receiver)));
+        }
+    }
+
+    fn tasks(&self) -> MutexGuard<'_, Tasks> {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn machines(&self) -> MutexGuard<'_, HashMap<ServerId, Watched>> {
         self.machines
             .lock()

@@ -1,6 +1,6 @@
 //! Accepting: each listening socket of a VIP has a task that accepts connections and spawns
 //! one task per connection, which sets the client side up ([`super::downstream`]) and hands it
-//! to the VIP's mode: [`super::tcp`] or [`crate::http`].
+//! to the VIP's mode: [`super::tcp`] or [`crate::pipeline::http`].
 //!
 //! A connection runs under the generation of the service's shared state that was current when
 //! it was accepted, for its whole life. A failed accept (out of file descriptors, say) is
@@ -16,10 +16,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use super::{downstream, tcp};
-use crate::access_log::TcpAccess;
-use crate::generation::Shared;
-use crate::http;
+use super::generation::Shared;
+use super::{http, tcp};
 
 /// Pause after a failed accept before accepting again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -49,35 +47,13 @@ pub(crate) async fn accept(
     }
 }
 
-/// Serves one accepted connection until it is done or the service stops.
+/// Serves one accepted connection in its VIP's mode until it is done or the service stops;
+/// each mode sets the client up first ([`super::downstream`]).
 async fn serve(shared: Arc<Shared>, socket: TcpStream, peer: SocketAddr) {
-    let mode = shared.settings.mode;
-    let mut access = TcpAccess::accepted(peer);
-    // Boxed: a task is as large as its largest future, and an idle connection should only
-    // hold what its mode needs once set up.
-    let setup = Box::pin(async {
-        let mut stopped = shared.sessions.subscribe_all();
-        tokio::select! {
-            established = downstream::establish(&shared, socket, peer) => Some(established),
-            () = stopped.closed() => None,
-        }
-    });
-    let downstream = match setup.await {
-        Some(Ok(downstream)) => downstream,
-        closed => {
-            if mode == Mode::Tcp {
-                access.termination = closed.and_then(Result::err);
-                access.write(&shared.settings.name);
-            }
-            return;
-        }
-    };
-    match mode {
-        Mode::Tcp => {
-            access.client = downstream.addresses.source;
-            tcp::serve(shared, downstream, access).await;
-        }
-        // Boxed: an idle TCP session holds only what TCP relaying needs (about 2 KiB).
-        Mode::Http => Box::pin(http::serve(shared, downstream)).await,
+    match shared.settings.mode {
+        Mode::Tcp => tcp::serve(shared, socket, peer).await,
+        // Boxed: a task is as large as its largest future, and an idle TCP session should only
+        // hold what TCP relaying needs (about 2 KiB).
+        Mode::Http => Box::pin(http::serve(shared, socket, peer)).await,
     }
 }

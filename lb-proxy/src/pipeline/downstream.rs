@@ -23,8 +23,8 @@ use tracing::{debug, warn};
 use super::connect::tune;
 use super::prefixed::Prefixed;
 use crate::access_log::Termination;
-use crate::generation::Shared;
 use crate::limits::{Refused, Slot};
+use crate::pipeline::generation::Shared;
 use crate::proxy_header::{self, ClientAddresses};
 use crate::stats::Counters;
 

@@ -1,5 +1,6 @@
 //! TCP mode: one client connection, set up ([`super::downstream`]), joined to one server and
-//! relayed until it ends.
+//! relayed until it ends. An idle session's task holds only what the relay needs: the setup
+//! runs in a future of its own, freed once the session is established.
 //!
 //! After the client side is set up:
 //! 1. a server ([`super::upstream`]): a failed connect (refused, unreachable, over the connect
@@ -12,32 +13,35 @@
 //! 4. counters and the access log line (see [`crate::access_log`]). Stopping the service ends
 //!    a session at whatever step it is.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
-use super::downstream::{ClientStream, Downstream};
+use super::downstream::{self, ClientStream, Downstream};
 use super::relay::relay;
 use super::selection::{OpenConnection, Target};
 use super::upstream::Attempts;
 use crate::access_log::{TcpAccess, Termination};
 use crate::forward::End;
-use crate::generation::Shared;
 use crate::limits::Slot;
+use crate::pipeline::generation::Shared;
 use crate::proxy_header::{self, ClientAddresses};
 use crate::sessions::CloseSignal;
 use crate::stats::Counters;
 use crate::tls::ServerStream;
 
-/// Serves `downstream` until it is done or the service stops; `access` is its log line.
-pub(crate) async fn serve(shared: Arc<Shared>, downstream: Downstream, mut access: TcpAccess) {
-    // Boxed: connecting takes more room than relaying, and an idle session should only hold
+/// Serves `socket`, accepted from `peer`, until it is done or the service stops.
+pub(crate) async fn serve(shared: Arc<Shared>, socket: TcpStream, peer: SocketAddr) {
+    let mut access = TcpAccess::accepted(peer);
+    // Boxed: setting up takes more room than relaying, and an idle session should only hold
     // what the relay needs.
     let setup = Box::pin(async {
         let mut stopped = shared.sessions.subscribe_all();
         tokio::select! {
-            established = establish(&shared, downstream, &mut access) => established,
+            established = establish(&shared, socket, peer, &mut access) => established,
             () = stopped.closed() => None,
         }
     });
@@ -91,10 +95,12 @@ struct Established {
     connected: Connected,
 }
 
-/// Steps 1 and 2: `None` when the client was closed on the way (`access` says why).
+/// The client side, then steps 1 and 2: `None` when the client was closed on the way
+/// (`access` says why).
 async fn establish(
     shared: &Shared,
-    downstream: Downstream,
+    socket: TcpStream,
+    peer: SocketAddr,
     access: &mut TcpAccess,
 ) -> Option<Established> {
     let settings = &shared.settings;
@@ -102,7 +108,14 @@ async fn establish(
         slot,
         stream: mut client,
         addresses,
-    } = downstream;
+    } = match downstream::establish(shared, socket, peer).await {
+        Ok(downstream) => downstream,
+        Err(termination) => {
+            access.termination = Some(termination);
+            return None;
+        }
+    };
+    access.client = addresses.source;
     let Some(mut connected) = connect(shared, addresses).await else {
         Counters::bump(&shared.counters.no_server);
         access.termination = Some(Termination::NoServer);

@@ -16,7 +16,7 @@ use lb_core::pool::Pool;
 use tracing::warn;
 
 use super::selection::{OpenConnection, Selection, Target};
-use crate::generation::Shared;
+use crate::pipeline::generation::Shared;
 use crate::stats::Counters;
 use crate::tls::ServerStream;
 

@@ -2,7 +2,7 @@
 //! the parser and body decoder lb reads servers with, fed piece by piece.
 
 use super::response::{self, FieldForm, Reading};
-use crate::http::body_decoder::{BodyDecoder, Step};
+use crate::pipeline::http::body_decoder::{BodyDecoder, Step};
 
 /// A server's response as lb reads it when its bytes arrive in `pieces`, one after the other:
 /// the status, the body's data and whether the body ended, or why it is refused. 1xx heads

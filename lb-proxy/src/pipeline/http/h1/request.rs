@@ -3,7 +3,7 @@
 //! to know: the body's framing, whether the client keeps the connection open, whether it
 //! waits for `100 Continue`.
 //!
-//! The guard has already refused what is malformed or ambiguous (see [`crate::http::guard`]);
+//! The guard has already refused what is malformed or ambiguous (see [`crate::pipeline::http::guard`]);
 //! what it passes and the `http` types still refuse (a target `Uri` does not take, say) is an
 //! error here, answered with 400.
 
@@ -12,11 +12,11 @@ use std::mem::MaybeUninit;
 use bytes::BytesMut;
 use http::{Method, Request, Uri, Version, request};
 
-use crate::http::body_decoder::Framing;
-use crate::http::field_value::{decimal, trim};
-use crate::http::fields::{self, FieldLines, Fields};
-use crate::http::forwarded::is_forwarding;
-use crate::http::headers::{ConnectionOptions, is_hop_by_hop};
+use crate::pipeline::http::body_decoder::Framing;
+use crate::pipeline::http::field_value::{decimal, trim};
+use crate::pipeline::http::fields::{self, FieldLines, Fields};
+use crate::pipeline::http::forwarded::is_forwarding;
+use crate::pipeline::http::headers::{ConnectionOptions, is_hop_by_hop};
 use lb_core::model::HeadLimits;
 
 /// Room for the most fields a VIP may allow (the guard enforces the VIP's own limit).

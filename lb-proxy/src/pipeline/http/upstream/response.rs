@@ -14,11 +14,11 @@ use bytes::{Buf, BytesMut};
 use http::header::{self, HeaderValue};
 use http::{StatusCode, Version, response};
 
-pub(crate) use crate::http::body_decoder::Framing;
-use crate::http::field_value::{decimal, trim};
-use crate::http::fields;
-pub(crate) use crate::http::fields::{FieldLines, Fields};
-use crate::http::headers::{ConnectionOptions, is_hop_by_hop};
+pub(crate) use crate::pipeline::http::body_decoder::Framing;
+use crate::pipeline::http::field_value::{decimal, trim};
+use crate::pipeline::http::fields;
+pub(crate) use crate::pipeline::http::fields::{FieldLines, Fields};
+use crate::pipeline::http::headers::{ConnectionOptions, is_hop_by_hop};
 
 /// Longest response head, in bytes.
 pub(crate) const MAX_HEAD: usize = 64 * 1024;

@@ -13,8 +13,8 @@ use hyper::body::{Body, Frame, SizeHint};
 use super::Upstreams;
 use super::connection::Connection;
 use super::response::Framing;
-use crate::http::BoxError;
-use crate::http::body_decoder::BodyDecoder;
+use crate::pipeline::http::BoxError;
+use crate::pipeline::http::body_decoder::BodyDecoder;
 
 /// The body of a response, reading its connection.
 #[derive(Debug)]

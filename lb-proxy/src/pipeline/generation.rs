@@ -23,11 +23,11 @@ use tokio::sync::mpsc;
 
 use crate::Error;
 use crate::events::Events;
-use crate::http;
-use crate::http::upstream::{IDLE_LIMIT, MAX_IDLE_PER_SERVER, Upstreams};
 use crate::limits::{GlobalLimit, Limits};
 use crate::observe::{Observation, Observer};
 use crate::pipeline::connect::Dialer;
+use crate::pipeline::http;
+use crate::pipeline::http::upstream::{IDLE_LIMIT, MAX_IDLE_PER_SERVER, Upstreams};
 use crate::pipeline::selection::{Stick, Target};
 use crate::sessions::Sessions;
 use crate::stats::Counters;

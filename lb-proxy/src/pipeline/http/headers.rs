@@ -5,7 +5,7 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue, Version, header};
 
-use crate::http::field_value::elements;
+use crate::pipeline::http::field_value::elements;
 
 /// Whether a request or response asks for a protocol upgrade.
 pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {

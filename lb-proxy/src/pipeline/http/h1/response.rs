@@ -15,9 +15,9 @@ use bytes::{BufMut, BytesMut};
 use http::{StatusCode, Version, header, response};
 use hyper::body::Body;
 
-use crate::http::body_decoder::Framing;
-use crate::http::field_value::{decimal, trim};
-use crate::http::fields::{self, FieldLines};
+use crate::pipeline::http::body_decoder::Framing;
+use crate::pipeline::http::field_value::{decimal, trim};
+use crate::pipeline::http::fields::{self, FieldLines};
 
 /// What the client asked, as far as the response is concerned.
 #[derive(Debug, Clone, Copy)]
@@ -143,7 +143,7 @@ mod tests {
     use http::Response;
     use http_body_util::{Empty, Full};
 
-    use crate::http::body_decoder::UnsizedBody;
+    use crate::pipeline::http::body_decoder::UnsizedBody;
 
     fn head(response: Response<impl Body>, asked: Asked) -> (String, Sending) {
         with_lines(response, None, asked)

@@ -69,15 +69,16 @@ use hyper::service::{HttpService, service_fn};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use lb_core::model::{Network, Vip};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
 #[cfg(feature = "fuzzing")]
 pub use h1::{RequestEnds, request_ends};
 
 use crate::forward::Watchdog;
-use crate::generation::Shared;
 use crate::pipeline::ClientStream;
-use crate::pipeline::downstream::Downstream;
+use crate::pipeline::downstream::{self, Downstream};
+use crate::pipeline::generation::Shared;
 use crate::sessions::CloseSignal;
 use crate::stats::Counters;
 use cookie::CookiePersistence;
@@ -127,18 +128,25 @@ impl HttpVip {
     }
 }
 
-/// Serves HTTP on `downstream` until it is done or the service stops.
-pub(crate) async fn serve(shared: Arc<Shared>, downstream: Downstream) {
+/// Serves HTTP on `socket`, accepted from `peer`, until it is done or the service stops.
+pub(crate) async fn serve(shared: Arc<Shared>, socket: TcpStream, peer: SocketAddr) {
     let Some(vip) = shared.settings.http.clone() else {
         debug_assert!(false, "an http connection on a VIP without HTTP state");
         return;
     };
     let settings = &shared.settings;
+    let mut stopped = shared.sessions.subscribe_all();
     let Downstream {
         slot: _slot,
         stream,
         addresses,
-    } = downstream;
+    } = tokio::select! {
+        established = downstream::establish(&shared, socket, peer) => match established {
+            Ok(downstream) => downstream,
+            Err(_) => return,
+        },
+        () = stopped.closed() => return,
+    };
     let peer = addresses.source;
     let trusted = vip.trusted_forwarders.iter().any(|n| n.contains(peer.ip()));
     let guard = vip.guard;
@@ -164,7 +172,6 @@ pub(crate) async fn serve(shared: Arc<Shared>, downstream: Downstream) {
             Ok::<_, Infallible>(response.map(|body| CountedBody::new(body, open)))
         }
     });
-    let mut stopped = shared.sessions.subscribe_all();
     let serving = Serving {
         shared: &shared,
         proxy: &proxy,

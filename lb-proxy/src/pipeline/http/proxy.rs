@@ -37,7 +37,7 @@ use super::reply::{empty_body, status_response};
 use super::tunnel::ServerSide;
 use super::upstream::{Connection, Failure, FieldForm, Head, ResponseBody};
 use super::{BoxError, HttpVip, ProxyBody};
-use crate::generation::Shared;
+use crate::pipeline::generation::Shared;
 use crate::pipeline::selection::{OpenConnection, Target};
 use crate::pipeline::upstream::Attempts;
 use crate::stats::Counters;

@@ -13,7 +13,7 @@
 
 use super::Violation;
 use super::chunked::is_text;
-use crate::http::field_value::{decimal, elements, lists, trim};
+use crate::pipeline::http::field_value::{decimal, elements, lists, trim};
 
 /// How the body of a checked request is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use bytes::{BufMut, BytesMut};
 use http::{header, request};
 use hyper::body::Body;
 
-use crate::http::fields::{self, FieldLines};
+use crate::pipeline::http::fields::{self, FieldLines};
 
 /// How the request body is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +74,7 @@ mod tests {
     use http::Request;
     use http_body_util::{Empty, Full};
 
-    use crate::http::body_decoder::UnsizedBody;
+    use crate::pipeline::http::body_decoder::UnsizedBody;
 
     fn head(request: Request<impl Body>) -> (String, Upload) {
         let (parts, body) = request.into_parts();

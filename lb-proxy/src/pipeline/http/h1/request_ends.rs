@@ -9,9 +9,9 @@
 use bytes::BytesMut;
 
 use super::request::{self, Room};
-use crate::http::body_decoder::{BodyDecoder, Step};
-use crate::http::guard::{GuardLimits, RequestGuard};
-use crate::http::headers::is_upgrade;
+use crate::pipeline::http::body_decoder::{BodyDecoder, Step};
+use crate::pipeline::http::guard::{GuardLimits, RequestGuard};
+use crate::pipeline::http::headers::is_upgrade;
 
 /// What the proxy adds to a request whose field lines pass as the client wrote them.
 const ADDED: &[u8] = b"x-forwarded-for: 192.0.2.1\r\n";

@@ -15,7 +15,7 @@ use http::{Method, StatusCode, Uri};
 use tracing::info;
 
 use crate::access_log::TARGET;
-use crate::generation::Shared;
+use crate::pipeline::generation::Shared;
 use crate::pipeline::selection::Target;
 
 /// What one request's access line will say, filled in as the request goes.

@@ -13,8 +13,8 @@ use hyper::body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::Conn;
-use crate::http::BoxError;
-use crate::http::body_decoder::{BodyDecoder, Framing};
+use crate::pipeline::http::BoxError;
+use crate::pipeline::http::body_decoder::{BodyDecoder, Framing};
 
 /// Where a request body puts the connection back, with whether it was read whole.
 pub(crate) type Home<S> = Arc<Mutex<Option<(Conn<S>, bool)>>>;
