@@ -5,7 +5,10 @@
 //! Events are published by the VIP's handle once a change is in force (the pool it affects
 //! already swapped), and by connections for what they change in the persistence tables: a
 //! last-successful entry that moves, a source-IP entry that is new or names another server
-//! (not one only used again, so a steady client costs nothing here).
+//! (not one only used again, so a steady client costs nothing here). Entries that expire are
+//! not published: a source-IP entry's lifetime is the table's timeout from its last use.
+//! Connections and requests that finish are not events either: they are counted
+//! ([`crate::Stats`]) and logged (`lb::access`) where they end, at no cost of a hand-off.
 //!
 //! Defaults: a subscriber may fall [`CAPACITY`] events behind; past that it misses the oldest
 //! and its next receive says how many (`RecvError::Lagged`), then it reads on.
@@ -53,6 +56,13 @@ pub enum VipEvent {
     },
     /// The VIP's settings were replaced (a reload).
     Reconfigured,
+    /// The persistence entries naming a server removed from the VIP were forgotten.
+    PersistenceRemoved {
+        /// The server removed.
+        server: ServerId,
+        /// How many entries named it.
+        entries: usize,
+    },
     /// Every persistence entry was forgotten (admin API).
     PersistenceCleared {
         /// How many there were.

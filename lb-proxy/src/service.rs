@@ -201,9 +201,13 @@ impl ServiceHandle {
     fn replace_servers(&self, servers: Vec<Server>, graceful: bool) {
         let mut control = self.control();
         let shared = self.shared();
-        for removed in control.set_servers(servers) {
-            shared.stick.remove_server(removed);
-        }
+        let forgotten: Vec<VipEvent> = control
+            .set_servers(servers)
+            .into_iter()
+            .map(|server| (server, shared.stick.remove_server(server)))
+            .filter(|&(_, entries)| entries > 0)
+            .map(|(server, entries)| VipEvent::PersistenceRemoved { server, entries })
+            .collect();
         let ids = control.servers.iter().map(|server| server.id);
         if graceful {
             shared.sessions.retire_servers(ids);
@@ -215,6 +219,9 @@ impl ServiceHandle {
         shared.upstreams.keep_only(&addresses);
         let servers = control.servers.iter().map(|server| server.id).collect();
         self.publish(&mut control, VipEvent::ServersChanged { servers });
+        for event in forgotten {
+            shared.events.publish(event);
+        }
     }
 
     /// Sets a server's admin state. `drain` keeps its sessions and sticky clients but sends it

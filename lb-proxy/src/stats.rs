@@ -76,9 +76,11 @@ pub struct Stats {
     /// Sessions closed from outside: `close_sessions`, maintenance, a server marked down or
     /// removed, the service stopping.
     pub closed_by_admin: u64,
-    /// Bytes forwarded from clients to servers (counted when a session ends).
+    /// Bytes sent to servers for clients: a TCP session's or tunnel's when it ends, an HTTP
+    /// exchange's (request head and body as sent) once its server connection is idle again.
     pub client_to_server_bytes: u64,
-    /// Bytes forwarded from servers to clients (counted when a session ends).
+    /// Bytes received from servers for clients, counted as `client_to_server_bytes` are (an
+    /// HTTP response's head and body as the server sent them).
     pub server_to_client_bytes: u64,
     /// HTTP responses sent to clients by status class: `[1xx, 2xx, 3xx, 4xx, 5xx]`.
     pub http_responses: [u64; 5],
@@ -95,9 +97,9 @@ pub struct ServerStats {
     pub active: u32,
     /// Connections ever opened to it.
     pub total: u64,
-    /// Bytes from clients to it, by sessions that have ended.
+    /// Bytes sent to it, counted as [`Stats::client_to_server_bytes`] are.
     pub bytes_from_clients: u64,
-    /// Bytes from it to clients, by sessions that have ended.
+    /// Bytes received from it, counted as [`Stats::server_to_client_bytes`] are.
     pub bytes_to_clients: u64,
 }
 

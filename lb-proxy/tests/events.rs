@@ -1,6 +1,6 @@
 //! A VIP's events (`ServiceHandle::events`): every change made through the handle, in order,
-//! once in force; a last-successful entry that moves; a source-IP entry made or moved, but
-//! not one only used again.
+//! once in force; a last-successful entry that moves, is cleared or goes with its server; a
+//! source-IP entry made or moved, but not one only used again.
 
 mod common;
 
@@ -57,7 +57,7 @@ async fn changes_through_the_handle_are_published_in_order_once_in_force() {
 }
 
 #[tokio::test]
-async fn a_last_successful_entry_that_moves_is_published() {
+async fn a_last_successful_entry_that_moves_cleared_or_removed_is_published() {
     let servers = [Echo::start("a").await, Echo::start("b").await];
     let mut vip = vip(
         SchedulerKind::First,
@@ -66,6 +66,7 @@ async fn a_last_successful_entry_that_moves_is_published() {
     vip.persistence = Persistence::LastSuccessful {
         clear_on_drain: false,
     };
+    let vip_servers = vip.servers.clone();
     let service = Service::start(vip).unwrap();
     let mut events = service.events();
     for expected in ["a", "a"] {
@@ -92,6 +93,19 @@ async fn a_last_successful_entry_that_moves_is_published() {
         events.is_empty(),
         "the second connection to a moved nothing"
     );
+    let mut again = common::client(&service).await;
+    assert_eq!(greeting(&mut again).await, "b");
+    assert_eq!(next(&mut events).await, moved_to(2), "after the clear");
+    service.set_servers(vec![vip_servers[0].clone()]);
+    let servers = VipEvent::ServersChanged {
+        servers: vec![ServerId(1)],
+    };
+    assert_eq!(next(&mut events).await, servers);
+    let removed = VipEvent::PersistenceRemoved {
+        server: ServerId(2),
+        entries: 1,
+    };
+    assert_eq!(next(&mut events).await, removed, "b's entry went with it");
     service.stop().await;
 }
 

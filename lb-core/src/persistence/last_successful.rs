@@ -62,11 +62,12 @@ impl LastSuccessful {
             .store(server.map_or(EMPTY, encode), Ordering::Release);
     }
 
-    /// Forgets the entry if it names `server` (removed from the configuration).
-    pub fn remove_server(&self, server: ServerId) {
-        let _ =
-            self.entry
-                .compare_exchange(encode(server), EMPTY, Ordering::AcqRel, Ordering::Acquire);
+    /// Forgets the entry if it names `server` (removed from the configuration); answers
+    /// whether it did.
+    pub fn remove_server(&self, server: ServerId) -> bool {
+        self.entry
+            .compare_exchange(encode(server), EMPTY, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     /// Where persistence sends a new connection: the entry's server while it may take sticky

@@ -51,14 +51,13 @@ impl Stick {
         }
     }
 
-    /// Forgets whatever points at `server` (removed from the VIP).
-    pub(crate) fn remove_server(&self, server: ServerId) {
+    /// Forgets whatever points at `server` (removed from the VIP); answers how many entries
+    /// there were.
+    pub(crate) fn remove_server(&self, server: ServerId) -> usize {
         match self {
-            Stick::None => {}
-            Stick::SourceIp(table) => {
-                table.remove_server(server);
-            }
-            Stick::LastSuccessful(entry) => entry.remove_server(server),
+            Stick::None => 0,
+            Stick::SourceIp(table) => table.remove_server(server),
+            Stick::LastSuccessful(entry) => usize::from(entry.remove_server(server)),
         }
     }
 
