@@ -6,13 +6,12 @@
 //! it was accepted, for its whole life. A failed accept (out of file descriptors, say) is
 //! logged and the task pauses [`ACCEPT_BACKOFF`] before accepting again.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use lb_core::model::Mode;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tracing::warn;
 
@@ -34,8 +33,14 @@ pub(crate) async fn accept(
             Ok((socket, peer)) => {
                 let shared = current.load_full();
                 let alive = alive.clone();
+                // Each mode sets its client up first (`super::downstream`). The HTTP future is
+                // boxed: a task is as large as its largest future, and an idle TCP session
+                // should only hold what TCP relaying needs (about 2 KiB).
                 tokio::spawn(async move {
-                    serve(shared, socket, peer).await;
+                    match shared.settings.mode {
+                        Mode::Tcp => tcp::serve(shared, socket, peer).await,
+                        Mode::Http => Box::pin(http::serve(shared, socket, peer)).await,
+                    }
                     drop(alive);
                 });
             }
@@ -44,16 +49,5 @@ pub(crate) async fn accept(
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
             }
         }
-    }
-}
-
-/// Serves one accepted connection in its VIP's mode until it is done or the service stops;
-/// each mode sets the client up first ([`super::downstream`]).
-async fn serve(shared: Arc<Shared>, socket: TcpStream, peer: SocketAddr) {
-    match shared.settings.mode {
-        Mode::Tcp => tcp::serve(shared, socket, peer).await,
-        // Boxed: a task is as large as its largest future, and an idle TCP session should only
-        // hold what TCP relaying needs (about 2 KiB).
-        Mode::Http => Box::pin(http::serve(shared, socket, peer)).await,
     }
 }

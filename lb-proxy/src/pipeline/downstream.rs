@@ -113,7 +113,7 @@ pub(crate) async fn establish(
             }
         }
     }
-    let socket = Prefixed::new(early, socket);
+    let socket = Prefixed::new(&early, socket);
     let stream = match &settings.tls {
         None => ClientStream::Plain(socket),
         Some(terminator) => match terminator.accept(socket).await {

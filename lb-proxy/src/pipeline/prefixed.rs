@@ -3,43 +3,42 @@
 //! sees them first: what arrived with a PROXY protocol header, and what was read to tell the
 //! HTTP version. Nothing is ever peeked, so no step waits for the kernel to hold more bytes.
 //!
-//! The prefix's buffer is freed once it has been read, so an idle connection does not keep it.
+//! The prefix's buffer is freed once it has been read, so an idle connection does not keep it,
+//! and reads into it fill it as they come, with no zeroing first.
 
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
+use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_util::io::poll_read_buf;
 
 /// `prefix` bytes, then whatever `inner` reads.
 #[derive(Debug)]
 pub(crate) struct Prefixed<S> {
-    prefix: Vec<u8>,
-    taken: usize,
+    prefix: BytesMut,
     inner: S,
 }
 
 impl<S> Prefixed<S> {
     /// Reads `prefix` first, then `inner`.
-    pub(crate) fn new(prefix: Vec<u8>, inner: S) -> Self {
+    pub(crate) fn new(prefix: &[u8], inner: S) -> Self {
         Prefixed {
-            prefix,
-            taken: 0,
+            prefix: BytesMut::from(prefix),
             inner,
         }
     }
 
     /// The bytes not read yet from the prefix.
     pub(crate) fn prefix(&self) -> &[u8] {
-        &self.prefix[self.taken..]
+        &self.prefix
     }
 
     /// Takes the prefix not read yet: reads go to the stream from now on.
-    pub(crate) fn take_prefix(&mut self) -> Vec<u8> {
-        let mut prefix = std::mem::take(&mut self.prefix);
-        prefix.drain(..std::mem::take(&mut self.taken));
-        prefix
+    pub(crate) fn take_prefix(&mut self) -> BytesMut {
+        std::mem::take(&mut self.prefix)
     }
 
     /// The stream under the prefix.
@@ -53,19 +52,12 @@ impl<S: AsyncRead + Unpin> Prefixed<S> {
     /// (at most `limit` bytes of prefix in all); answers how many bytes came (0 at the end of
     /// the stream).
     pub(crate) async fn read_more(&mut self, limit: usize) -> io::Result<usize> {
-        let start = self.prefix.len();
-        if start >= limit {
+        let room = limit.saturating_sub(self.prefix.len());
+        if room == 0 {
             return Ok(0);
         }
-        self.prefix.resize(limit, 0);
-        let read = poll_fn(|cx| {
-            let mut buf = ReadBuf::new(&mut self.prefix[start..]);
-            ready!(Pin::new(&mut self.inner).poll_read(cx, &mut buf))?;
-            Poll::Ready(Ok::<_, io::Error>(buf.filled().len()))
-        })
-        .await;
-        self.prefix.truncate(start + *read.as_ref().unwrap_or(&0));
-        read
+        self.prefix.reserve(room);
+        poll_fn(|cx| poll_read_buf(Pin::new(&mut self.inner), cx, &mut self.prefix)).await
     }
 }
 
@@ -76,15 +68,14 @@ impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let left = &this.prefix[this.taken..];
-        if left.is_empty() {
+        if this.prefix.is_empty() {
             return Pin::new(&mut this.inner).poll_read(cx, buf);
         }
-        let count = left.len().min(buf.remaining());
-        buf.put_slice(&left[..count]);
-        this.taken += count;
-        if this.taken == this.prefix.len() {
-            (this.prefix, this.taken) = (Vec::new(), 0);
+        let count = this.prefix.len().min(buf.remaining());
+        buf.put_slice(&this.prefix[..count]);
+        this.prefix.advance(count);
+        if this.prefix.is_empty() {
+            this.prefix = BytesMut::new();
         }
         Poll::Ready(Ok(()))
     }
@@ -131,7 +122,7 @@ mod tests {
         let (mut near, far) = tokio::io::duplex(64);
         near.write_all(b" world").await.unwrap();
         drop(near);
-        let mut stream = Prefixed::new(b"hello".to_vec(), far);
+        let mut stream = Prefixed::new(b"hello", far);
         let mut first = [0u8; 3];
         stream.read_exact(&mut first).await.unwrap();
         assert_eq!(&first, b"hel");
@@ -145,7 +136,7 @@ mod tests {
     #[tokio::test]
     async fn read_more_appends_to_the_prefix_up_to_the_limit() {
         let (mut near, far) = tokio::io::duplex(64);
-        let mut stream = Prefixed::new(b"PRI".to_vec(), far);
+        let mut stream = Prefixed::new(b"PRI", far);
         near.write_all(b" * HTTP/2.0").await.unwrap();
         assert_eq!(stream.read_more(8).await.unwrap(), 5);
         assert_eq!(stream.prefix(), b"PRI * HT");
@@ -154,7 +145,7 @@ mod tests {
             0,
             "the limit is reached"
         );
-        assert_eq!(stream.take_prefix(), b"PRI * HT");
+        assert_eq!(&stream.take_prefix()[..], b"PRI * HT");
         assert!(stream.prefix().is_empty());
     }
 }

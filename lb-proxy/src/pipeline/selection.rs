@@ -98,8 +98,15 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    /// Where the bytes moved to and from this server are counted: its own counters and the
-    /// VIP's `counters`.
+    /// Counts `to_server` bytes sent to this server and `from_server` bytes received from it,
+    /// in its own counters and the VIP's `counters`.
+    pub(crate) fn count(&self, counters: &Counters, to_server: u64, from_server: u64) {
+        self.live.add_bytes(to_server, from_server);
+        counters.add_bytes(to_server, from_server);
+    }
+
+    /// Where the bytes moved to and from this server are counted, for a connection that
+    /// counts them as it goes: its own counters and the VIP's `counters`.
     pub(crate) fn tally(&self, counters: &Arc<Counters>) -> ByteTally {
         ByteTally {
             server: self.id,

@@ -58,13 +58,13 @@ pub(crate) async fn serve(shared: Arc<Shared>, socket: TcpStream, peer: SocketAd
     let settings = &shared.settings;
     let counters = &shared.counters;
     let connected = &mut session.connected;
-    let tally = connected.target.tally(&shared.counters);
+    let target = &connected.target;
     let outcome = relay(
         &mut session.client,
         &mut connected.server,
         settings.idle_limit,
         &mut connected.closed,
-        &tally,
+        |up, down| target.count(counters, up, down),
     )
     .await;
     access.bytes_in = outcome.client_to_server;

@@ -57,9 +57,9 @@ mod tests {
 
     use super::*;
 
-    async fn sniffed(pieces: &[&[u8]]) -> (Protocol, Vec<u8>) {
+    async fn sniffed(pieces: &[&[u8]]) -> (Protocol, bytes::BytesMut) {
         let (mut client, server) = tokio::io::duplex(1024);
-        let mut stream = Prefixed::new(Vec::new(), server);
+        let mut stream = Prefixed::new(&[], server);
         let sniffing = tokio::spawn(async move {
             let protocol = sniff(&mut stream).await.unwrap();
             (protocol, stream.take_prefix())
@@ -76,7 +76,7 @@ mod tests {
     async fn a_preface_in_pieces_is_http2_and_every_byte_stays_in_front() {
         let (protocol, prefix) = sniffed(&[b"PRI * HT", b"TP/2.0\r\n\r\nSM\r\n\r\n"]).await;
         assert_eq!(protocol, Protocol::Http2);
-        assert_eq!(prefix, PREFACE);
+        assert_eq!(&prefix[..], PREFACE);
     }
 
     #[tokio::test]
@@ -84,7 +84,7 @@ mod tests {
         let request = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
         let (protocol, prefix) = sniffed(&[request]).await;
         assert_eq!(protocol, Protocol::Http1);
-        assert_eq!(prefix, request);
+        assert_eq!(&prefix[..], request);
     }
 
     #[tokio::test]

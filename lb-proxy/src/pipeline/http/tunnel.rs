@@ -42,7 +42,15 @@ pub(crate) async fn join(mut client: ClientStream, client_early: BytesMut, serve
         tally,
     } = server;
     let client_side: &mut (dyn tokio::io::AsyncWrite + Unpin + Send) = match &mut client {
-        ClientStream::Plain(socket) => socket,
+        ClientStream::Plain(socket) => {
+            // Read ahead of the HTTP/1 loop, though the loop reads it all before any request.
+            let prefix = socket.take_prefix();
+            if server_stream.write_all(&prefix).await.is_err() {
+                return;
+            }
+            tally.add(prefix.len() as u64, 0);
+            socket
+        }
         ClientStream::Tls(session) => &mut **session,
     };
     if server_stream.write_all(&client_early).await.is_err()
@@ -56,7 +64,7 @@ pub(crate) async fn join(mut client: ClientStream, client_early: BytesMut, serve
         &mut server_stream,
         idle_limit,
         &mut closed,
-        &tally,
+        |up, down| tally.add(up, down),
     )
     .await;
     debug!(end = ?outcome.end, up = outcome.client_to_server, down = outcome.server_to_client, "tunnel ended");
