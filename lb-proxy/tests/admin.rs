@@ -13,11 +13,7 @@ const B: ServerId = ServerId(2);
 
 /// Two echo servers `a` (id 1, first) and `b` (id 2) behind a `first` VIP.
 async fn two_servers(shutdown_sessions_on_down: bool) -> (ServiceHandle, [Echo; 2]) {
-    let servers = [Echo::start("a").await, Echo::start("b").await];
-    let mut vip = vip(
-        SchedulerKind::First,
-        &[servers[0].address, servers[1].address],
-    );
+    let (servers, mut vip) = echo_pair(SchedulerKind::First).await;
     vip.shutdown_sessions_on_down = shutdown_sessions_on_down;
     (Service::start(vip).unwrap(), servers)
 }

@@ -101,11 +101,7 @@ async fn health_checks_follow_the_servers_and_settings_the_service_is_given() {
 
 #[tokio::test]
 async fn servers_change_by_name_and_bad_changes_are_refused() {
-    let servers = [Echo::start("a").await, Echo::start("b").await];
-    let vip = vip(
-        SchedulerKind::RoundRobin,
-        &[servers[0].address, servers[1].address],
-    );
+    let (_servers, vip) = echo_pair(SchedulerKind::RoundRobin).await;
     let running = RunningVip::start(vip).unwrap();
     running.set_admin_state("s1", AdminState::Drain).unwrap();
     assert_eq!(running.server("s1").unwrap().admin, AdminState::Drain);

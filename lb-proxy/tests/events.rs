@@ -18,11 +18,7 @@ async fn next(events: &mut Receiver<VipEvent>) -> VipEvent {
 
 #[tokio::test]
 async fn changes_through_the_handle_are_published_in_order_once_in_force() {
-    let servers = [Echo::start("a").await, Echo::start("b").await];
-    let vip = vip(
-        SchedulerKind::RoundRobin,
-        &[servers[0].address, servers[1].address],
-    );
+    let (_servers, vip) = echo_pair(SchedulerKind::RoundRobin).await;
     let service = Service::start(vip.clone()).unwrap();
     let mut events = service.events();
     let one = ServerId(1);
@@ -58,11 +54,7 @@ async fn changes_through_the_handle_are_published_in_order_once_in_force() {
 
 #[tokio::test]
 async fn a_last_successful_entry_that_moves_cleared_or_removed_is_published() {
-    let servers = [Echo::start("a").await, Echo::start("b").await];
-    let mut vip = vip(
-        SchedulerKind::First,
-        &[servers[0].address, servers[1].address],
-    );
+    let (_servers, mut vip) = echo_pair(SchedulerKind::First).await;
     vip.persistence = Persistence::LastSuccessful {
         clear_on_drain: false,
     };
@@ -111,11 +103,7 @@ async fn a_last_successful_entry_that_moves_cleared_or_removed_is_published() {
 
 #[tokio::test]
 async fn a_source_ip_entry_is_published_when_made_not_when_used_again() {
-    let servers = [Echo::start("a").await, Echo::start("b").await];
-    let mut vip = vip(
-        SchedulerKind::RoundRobin,
-        &[servers[0].address, servers[1].address],
-    );
+    let (_servers, mut vip) = echo_pair(SchedulerKind::RoundRobin).await;
     vip.persistence = Persistence::source_ip();
     let service = Service::start(vip).unwrap();
     let mut events = service.events();

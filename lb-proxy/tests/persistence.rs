@@ -8,11 +8,7 @@ use lb_proxy::Service;
 
 #[tokio::test]
 async fn last_successful_follows_a_failure_and_never_fails_back() {
-    let servers = [Echo::start("a").await, Echo::start("b").await];
-    let mut vip = vip(
-        SchedulerKind::First,
-        &[servers[0].address, servers[1].address],
-    );
+    let (_servers, mut vip) = echo_pair(SchedulerKind::First).await;
     vip.persistence = Persistence::LastSuccessful {
         clear_on_drain: false,
     };
@@ -34,11 +30,7 @@ async fn last_successful_follows_a_failure_and_never_fails_back() {
 
 #[tokio::test]
 async fn source_ip_keeps_a_client_on_its_server_over_round_robin() {
-    let servers = [Echo::start("a").await, Echo::start("b").await];
-    let mut vip = vip(
-        SchedulerKind::RoundRobin,
-        &[servers[0].address, servers[1].address],
-    );
+    let (servers, mut vip) = echo_pair(SchedulerKind::RoundRobin).await;
     vip.persistence = Persistence::source_ip();
     let service = Service::start(vip).unwrap();
     let mut first = client(&service).await;

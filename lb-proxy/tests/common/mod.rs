@@ -129,6 +129,13 @@ pub fn vip(scheduler: SchedulerKind, servers: &[SocketAddr]) -> Vip {
     vip
 }
 
+/// Two [`Echo`] servers, `a` and `b`, and a VIP over them with `scheduler`.
+pub async fn echo_pair(scheduler: SchedulerKind) -> ([Echo; 2], Vip) {
+    let servers = [Echo::start("a").await, Echo::start("b").await];
+    let vip = vip(scheduler, &[servers[0].address, servers[1].address]);
+    (servers, vip)
+}
+
 /// A client connected to the service's first address.
 pub async fn client(service: &ServiceHandle) -> BufReader<TcpStream> {
     BufReader::new(
