@@ -2,10 +2,14 @@
 //! upgraded HTTP connection): splice(2) between two cleartext sockets ([`crate::forward`]),
 //! buffers through [`crate::tls::relay`] with TLS on either side. The caller sends the bytes
 //! still in front of the client's stream ([`super::prefixed`]) first, with its own preamble
-//! (a splice reads the socket, not the prefix). When the relay ends, the bytes
-//! it moved are handed to the caller's count, for the server and its VIP.
+//! (a splice reads the socket, not the prefix), and counts the bytes of the outcome for the
+//! server and its VIP.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
+
+use tokio_util::either::Either;
 
 use super::downstream::ClientStream;
 use crate::forward::{Outcome, Transfer, forward};
@@ -13,37 +17,37 @@ use crate::sessions::CloseSignal;
 use crate::tls::{self, ServerStream};
 
 /// Copies between `client` and `server` until the session ends (see [`crate::forward`] for
-/// when it does), then calls `count` with the bytes moved to and from the server.
-pub(crate) async fn relay(
-    client: &mut ClientStream,
-    server: &mut ServerStream,
+/// when it does); the outcome says how many bytes went each way, for the caller to count. Not
+/// an `async fn`: a session's task holds the splice future itself, with no frame of the
+/// relay's own around it.
+pub(crate) fn relay<'a>(
+    client: &'a mut ClientStream,
+    server: &'a mut ServerStream,
     idle_limit: Duration,
-    closed: &mut CloseSignal,
-    count: impl FnOnce(u64, u64),
-) -> Outcome {
+    closed: &'a mut CloseSignal,
+) -> impl Future<Output = Outcome> + Send + 'a {
     debug_assert!(
         !matches!(client, ClientStream::Plain(socket) if !socket.prefix().is_empty()),
         "the client's prefix goes to the server before the relay"
     );
-    let outcome = match (client, server) {
+    // The buffered relays are boxed: a cleartext session's task should not be as large.
+    let buffered: Pin<Box<dyn Future<Output = Outcome> + Send + 'a>> = match (client, server) {
         (ClientStream::Plain(client), ServerStream::Plain(server)) => {
-            forward(
+            let splice = forward(
                 client.get_ref(),
                 server,
                 Transfer::Splice,
                 idle_limit,
                 closed,
-            )
-            .await
+            );
+            return Either::Left(splice);
         }
-        // Boxed: a cleartext session's task should not be as large as the buffered relays.
         (ClientStream::Tls(client), server) => {
-            Box::pin(tls::relay(&mut **client, server, idle_limit, closed)).await
+            Box::pin(tls::relay(&mut **client, server, idle_limit, closed))
         }
         (ClientStream::Plain(client), ServerStream::Tls(server)) => {
-            Box::pin(tls::relay(client, server, idle_limit, closed)).await
+            Box::pin(tls::relay(client, server, idle_limit, closed))
         }
     };
-    count(outcome.client_to_server, outcome.server_to_client);
-    outcome
+    Either::Right(buffered)
 }

@@ -58,15 +58,15 @@ pub(crate) async fn serve(shared: Arc<Shared>, socket: TcpStream, peer: SocketAd
     let settings = &shared.settings;
     let counters = &shared.counters;
     let connected = &mut session.connected;
-    let target = &connected.target;
     let outcome = relay(
         &mut session.client,
         &mut connected.server,
         settings.idle_limit,
         &mut connected.closed,
-        |up, down| target.count(counters, up, down),
     )
     .await;
+    let (up, down) = (outcome.client_to_server, outcome.server_to_client);
+    connected.target.count(counters, up, down);
     access.bytes_in = outcome.client_to_server;
     access.bytes_out = outcome.server_to_client;
     access.termination = Some(match outcome.end {

@@ -59,13 +59,7 @@ pub(crate) async fn join(mut client: ClientStream, client_early: BytesMut, serve
         return;
     }
     tally.add(client_early.len() as u64, server_early.len() as u64);
-    let outcome = relay(
-        &mut client,
-        &mut server_stream,
-        idle_limit,
-        &mut closed,
-        |up, down| tally.add(up, down),
-    )
-    .await;
+    let outcome = relay(&mut client, &mut server_stream, idle_limit, &mut closed).await;
+    tally.add(outcome.client_to_server, outcome.server_to_client);
     debug!(end = ?outcome.end, up = outcome.client_to_server, down = outcome.server_to_client, "tunnel ended");
 }
