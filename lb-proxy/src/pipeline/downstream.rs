@@ -40,6 +40,25 @@ pub(crate) enum ClientStream {
     Tls(Box<TlsClient>),
 }
 
+/// A client stream over a TCP socket, which can be watched for the client's going away
+/// without reading from the stream.
+pub(crate) trait ClientSocket {
+    /// The client's socket.
+    fn socket(&self) -> &TcpStream;
+}
+
+impl ClientSocket for Prefixed<TcpStream> {
+    fn socket(&self) -> &TcpStream {
+        self.get_ref()
+    }
+}
+
+impl ClientSocket for TlsClient {
+    fn socket(&self) -> &TcpStream {
+        self.get_ref().0.get_ref()
+    }
+}
+
 impl From<Prefixed<TcpStream>> for ClientStream {
     fn from(stream: Prefixed<TcpStream>) -> Self {
         ClientStream::Plain(stream)

@@ -137,6 +137,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
     }
 
     /// The stream, for tunnelling after an upgrade.
+    /// The stream under the guard.
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
     pub(crate) fn into_stream(self) -> S {
         self.stream
     }

@@ -77,7 +77,7 @@ pub use h1::{RequestEnds, request_ends};
 
 use crate::forward::Watchdog;
 use crate::pipeline::ClientStream;
-use crate::pipeline::downstream::{self, Downstream};
+use crate::pipeline::downstream::{self, ClientSocket, Downstream};
 use crate::pipeline::generation::Shared;
 use crate::sessions::CloseSignal;
 use crate::stats::Counters;
@@ -226,7 +226,7 @@ async fn http1_over<S>(
     stopped: &mut CloseSignal,
 ) -> Result<(), Option<BoxError>>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static + Into<ClientStream>,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static + Into<ClientStream> + ClientSocket,
 {
     let settings = &serving.shared.settings;
     let refused = Arc::new(OnceLock::new());

@@ -31,8 +31,9 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::{Method, Request};
-use hyper::body::Body;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use hyper::body::{Body, Frame};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
 use tokio_util::io::poll_read_buf;
 
 use super::body_decoder::{BodySource, Framing};
@@ -44,6 +45,7 @@ use super::tunnel;
 use super::{BoxError, ProxyBody};
 use crate::forward::IdleClock;
 use crate::pipeline::ClientStream;
+use crate::pipeline::downstream::ClientSocket;
 use request::{Head, Room};
 use request_body::{Home, RequestBody};
 use response::Asked;
@@ -88,7 +90,7 @@ pub(crate) async fn serve<S>(
     request_timeout: Duration,
 ) -> Result<(), BoxError>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static + Into<ClientStream>,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static + Into<ClientStream> + ClientSocket,
 {
     let mut conn = Conn {
         io,
@@ -214,7 +216,7 @@ async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(io: &mut ClientIo<S>, error: 
 
 /// Writes the head in `out`, then the body framed as `framing` says, then flushes. The first
 /// frame goes out with the head when it is there at once.
-async fn write_response<S: AsyncRead + AsyncWrite + Unpin>(
+async fn write_response<S: AsyncRead + AsyncWrite + Unpin + ClientSocket>(
     io: &mut ClientIo<S>,
     out: &mut BytesMut,
     mut body: ProxyBody,
@@ -222,6 +224,7 @@ async fn write_response<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<(), BoxError> {
     let mut next = Some(poll_fn(|cx| Poll::Ready(Pin::new(&mut body).poll_frame(cx))).await);
     let mut head = Some(out.split().freeze());
+    let mut watching = true;
     loop {
         let frame = match next.take() {
             Some(Poll::Ready(frame)) => frame,
@@ -230,9 +233,9 @@ async fn write_response<S: AsyncRead + AsyncWrite + Unpin>(
                     write_parts(io, [&head, &[], &[], &[]]).await?;
                     poll_fn(|cx| Pin::new(&mut *io).poll_flush(cx)).await?;
                 }
-                poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
+                next_frame(&mut body, io.get_ref().socket(), &mut watching).await?
             }
-            None => poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await,
+            None => next_frame(&mut body, io.get_ref().socket(), &mut watching).await?,
         };
         let head = head.take().unwrap_or_default();
         let data = match frame {
@@ -252,6 +255,33 @@ async fn write_response<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
     }
+}
+
+/// The response body's next frame, once the server sends it. Meanwhile the client's socket is
+/// watched, without reading from it: a client that resets its connection fails the response
+/// at once, so that its server connection closes rather than waiting for the server's next
+/// bytes (or its timeout) to find out. A client that half-closes, or that has sent more (a
+/// pipelined request, read after this response), is not watched any further for this
+/// response: the next write finds out.
+async fn next_frame(
+    body: &mut ProxyBody,
+    client: &TcpStream,
+    watching: &mut bool,
+) -> io::Result<Option<Result<Frame<Bytes>, BoxError>>> {
+    poll_fn(|cx| {
+        if let Poll::Ready(frame) = Pin::new(&mut *body).poll_frame(cx) {
+            return Poll::Ready(Ok(frame));
+        }
+        if *watching {
+            match client.poll_peek(cx, &mut ReadBuf::new(&mut [0u8; 1])) {
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Ready(Ok(_)) => *watching = false,
+                Poll::Pending => {}
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// Ends a response: the head if it has not gone yet, the last chunk, the flush.
