@@ -16,9 +16,23 @@ pub struct Lb {
 impl Lb {
     /// Writes `config` to `dir/lb.toml`, starts `lb run` on it and waits for `ready`.
     pub fn start(dir: &Path, config: &str) -> Lb {
+        Lb::start_as(dir, config, Command::new(env!("CARGO_BIN_EXE_lb")))
+    }
+
+    /// Like [`Lb::start`], with at most `files` open file descriptors (`prlimit --nofile`).
+    pub fn start_with_file_limit(dir: &Path, config: &str, files: u32) -> Lb {
+        let mut command = Command::new("prlimit");
+        command
+            .arg(format!("--nofile={files}:{files}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_lb"));
+        Lb::start_as(dir, config, command)
+    }
+
+    /// Starts `command` (the `lb` binary, perhaps behind a wrapper) as `lb run` on `config`.
+    fn start_as(dir: &Path, config: &str, mut command: Command) -> Lb {
         let path = dir.join("lb.toml");
         std::fs::write(&path, config).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lb"));
         command
             .arg("run")
             .arg("-c")
