@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use super::process::Process;
 use super::{EVENT_TIMEOUT, free_port, local};
@@ -55,6 +55,12 @@ impl Nginx {
     /// one `kill` for all of them, since a running master respawns a killed worker and a
     /// worker orphaned by a killed master goes on serving on the port.
     pub fn kill(&mut self) {
+        self.signal_all("KILL");
+        self.process.kill();
+    }
+
+    /// Sends `signal` ("STOP", "CONT", "KILL", ...) to the master and its worker at once.
+    pub fn signal_all(&self, signal: &str) {
         let parent = self.process.pid().to_string();
         let workers = Command::new("pgrep")
             .args(["-P", &parent])
@@ -62,11 +68,11 @@ impl Nginx {
             .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
             .unwrap_or_default();
         let _ = Command::new("kill")
-            .arg("-KILL")
+            .arg(format!("-{signal}"))
             .arg(&parent)
             .args(workers.split_whitespace())
+            .stderr(Stdio::null())
             .status();
-        self.process.kill();
     }
 }
 
