@@ -9,7 +9,7 @@ mod support;
 use std::time::Instant;
 
 use support::lb::Lb;
-use support::nginx::Nginx;
+use support::nginx;
 use support::{EVENT_TIMEOUT, free_port, local, wrk};
 
 const CONNECTIONS: u32 = 10;
@@ -17,15 +17,8 @@ const CONNECTIONS: u32 = 10;
 #[test]
 fn a_hung_server_costs_only_504s_until_its_check_marks_it_down() {
     let dir = tempfile::tempdir().unwrap();
-    let mut servers: Vec<Nginx> = (0..3)
-        .map(|i| Nginx::start(dir.path(), &format!("nginx-{i}")))
-        .collect();
+    let (mut servers, list) = nginx::servers(dir.path(), 3);
     let vip = local(free_port());
-    let list: Vec<String> = servers
-        .iter()
-        .enumerate()
-        .map(|(i, s)| format!(r#"{{ name = "nginx-{i}", address = "{}" }}"#, s.address))
-        .collect();
     let lb = Lb::start(
         dir.path(),
         &format!(
@@ -38,7 +31,7 @@ server_timeout = "1s"
 check = {{ kind = "http", interval = "200ms", rise = 2, fall = 2, timeout = "500ms" }}
 servers = [ {} ]
 "#,
-            list.join(", ")
+            list
         ),
     );
     let mut load = wrk::start(dir.path(), vip, CONNECTIONS, 4, true);

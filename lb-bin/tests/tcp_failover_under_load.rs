@@ -8,7 +8,7 @@ mod support;
 use std::time::Instant;
 
 use support::lb::Lb;
-use support::nginx::Nginx;
+use support::nginx;
 use support::{EVENT_TIMEOUT, free_port, local, wrk};
 
 const CONNECTIONS: u32 = 10;
@@ -16,15 +16,8 @@ const CONNECTIONS: u32 = 10;
 #[test]
 fn killing_a_server_under_load_fails_only_requests_in_flight() {
     let dir = tempfile::tempdir().unwrap();
-    let servers: Vec<Nginx> = (0..3)
-        .map(|i| Nginx::start(dir.path(), &format!("nginx-{i}")))
-        .collect();
+    let (servers, list) = nginx::servers(dir.path(), 3);
     let vip = local(free_port());
-    let list: Vec<String> = servers
-        .iter()
-        .enumerate()
-        .map(|(i, s)| format!(r#"{{ name = "nginx-{i}", address = "{}" }}"#, s.address))
-        .collect();
     let lb = Lb::start(
         dir.path(),
         &format!(
@@ -37,7 +30,7 @@ listen = ["{vip}"]
 check = {{ kind = "tcp", interval = "200ms", rise = 2, fall = 2, timeout = "1s" }}
 servers = [ {} ]
 "#,
-            list.join(", ")
+            list
         ),
     );
 

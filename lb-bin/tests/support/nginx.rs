@@ -15,6 +15,20 @@ pub struct Nginx {
     pub process: Process,
 }
 
+/// Starts `count` nginx servers, `nginx-0`, `nginx-1`, ..., and answers them with their
+/// entries for a VIP's `servers = [ ... ]` list.
+pub fn servers(dir: &Path, count: usize) -> (Vec<Nginx>, String) {
+    let servers: Vec<Nginx> = (0..count)
+        .map(|i| Nginx::start(dir, &format!("nginx-{i}")))
+        .collect();
+    let entries: Vec<String> = servers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!(r#"{{ name = "nginx-{i}", address = "{}" }}"#, s.address))
+        .collect();
+    (servers, entries.join(", "))
+}
+
 impl Nginx {
     /// Starts nginx on a free port and waits until it accepts connections.
     pub fn start(dir: &Path, name: &str) -> Nginx {
