@@ -157,7 +157,7 @@ impl Runtime {
                 }
                 (Change::Rebind, Some(old), Some(fresh)) => {
                     report.rebound.push(name);
-                    self.drain_in_background(old);
+                    self.drain_in_background(old).await;
                     fresh
                 }
                 (Change::InPlace(applied), Some(mut running), None) => {
@@ -174,7 +174,7 @@ impl Runtime {
         }
         for name in plan.removed {
             if let Some(running) = previous.remove(&name) {
-                self.drain_in_background(running);
+                self.drain_in_background(running).await;
             }
             report.removed.push(name);
         }
@@ -242,7 +242,10 @@ impl Runtime {
         RunningVip::launch(vip, self.global.clone(), self.durations.clone())
     }
 
-    fn drain_in_background(&mut self, running: RunningVip) {
+    /// Closes `running`'s listening sockets now, so that they are closed once the reload is
+    /// reported, then lets its connections drain in the background.
+    async fn drain_in_background(&mut self, running: RunningVip) {
+        running.service.stop_accepting().await;
         let deadline = self.settings.shutdown_timeout;
         self.draining.retain(|task| !task.is_finished());
         self.draining.push(tokio::spawn(async move {
