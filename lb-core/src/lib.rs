@@ -17,6 +17,7 @@
 //! - [`proxy_protocol`]: the PROXY protocol v1/v2 header codec.
 //! - [`reload`]: a reload as a pure diff of the running VIPs and the new configuration.
 
+pub mod cluster;
 pub mod config;
 pub mod model;
 pub mod persistence;
