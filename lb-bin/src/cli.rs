@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand};
 /// A load balancer and reverse proxy.
 ///
 /// `lb run -c lb.toml` serves a configuration; `lb check` validates one; `lb ctl` shows and
-/// changes a running `lb` through its admin listener; `lb profile` prints a ready-made one.
+/// changes a running `lb` through its admin listener; `lb profile` prints a ready-made one;
+/// `lb keepalived` prints keepalived.conf for a node of a pair.
 #[derive(Debug, Parser)]
 #[command(name = "lb", version)]
 pub(crate) struct Cli {
@@ -31,6 +32,12 @@ pub(crate) enum Command {
     Check(CheckArgs),
     /// Print a built-in profile as a configuration file.
     Profile(ProfileArgs),
+    /// Print keepalived.conf for this node of a pair, from `[cluster.vrrp]`.
+    ///
+    /// lb must then be started as `<this lb binary> run -c <FILE as an absolute path>` (more
+    /// options may follow): keepalived tracks that process. Errors of the file go to stderr
+    /// (exit 1; exit 2 when it cannot be read).
+    Keepalived(KeepalivedArgs),
     /// Show or change a running `lb` through its admin listener (`[admin]` in its file).
     ///
     /// Prints the JSON answer on success (exit 0); prints the error and exits 1 when the
@@ -107,6 +114,14 @@ pub(crate) enum CtlAction {
         /// The server's name.
         server: String,
     },
+    /// Exit 0 when this node may hold the VIPs, 1 (with the reason) when not: still syncing
+    /// its peer's tables, or shutting down; 2 when lb cannot be reached. keepalived's check
+    /// script (`lb keepalived`) calls it (GET /api/cluster/health).
+    Health,
+    /// Show the clustered pair from this node: the peer, the sync state, who holds each VIP,
+    /// split brain and the configuration fields that differ between the nodes, per VIP
+    /// (GET /api/cluster).
+    Cluster,
     /// Forget every persistence entry of a VIP (source-ip table, last-successful server).
     ClearPersistence {
         /// The VIP's name.
@@ -116,6 +131,24 @@ pub(crate) enum CtlAction {
     Reload,
     /// Print the Prometheus metrics (GET /metrics).
     Metrics,
+}
+
+/// `lb keepalived`.
+#[derive(Debug, Args)]
+pub(crate) struct KeepalivedArgs {
+    /// The configuration file, as `lb run -c` is given it (made absolute).
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) config: PathBuf,
+    /// Test the output with `keepalived -t` first, and print it only if keepalived accepts it.
+    #[arg(long)]
+    pub(crate) check: bool,
+    /// The network namespace lb runs in (keepalived's `net_namespace`, so that it can still
+    /// track the lb process).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) net_namespace: Option<String>,
+    /// The user keepalived runs the health script as [default: the user running this].
+    #[arg(long, value_name = "USER")]
+    pub(crate) script_user: Option<String>,
 }
 
 /// `lb check`.

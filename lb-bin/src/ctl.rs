@@ -73,6 +73,8 @@ fn request_for(action: &CtlAction) -> (&'static str, String, Option<String>) {
         CtlAction::ClearPersistence { vip } => ("DELETE", format!("/api/vips/{vip}/persistence"), None),
         CtlAction::Reload => ("POST", "/api/reload".into(), None),
         CtlAction::Metrics => ("GET", "/metrics".into(), None),
+        CtlAction::Health => ("GET", "/api/cluster/health".into(), None),
+        CtlAction::Cluster => ("GET", "/api/cluster".into(), None),
     }
 }
 

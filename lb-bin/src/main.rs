@@ -10,11 +10,14 @@
 //!   read.
 //! - `lb profile openstack --vip ADDR --controller NAME=ADDR ... [--port-offset N]`: prints
 //!   the built-in OpenStack profile as a configuration file.
+//! - `lb keepalived -c FILE [--check] [--net-namespace NAME] [--script-user USER]`: prints
+//!   keepalived.conf for this node of a pair; `--check` has `keepalived -t` test it first.
 
 mod access_format;
 mod check;
 mod cli;
 mod ctl;
+mod keepalived;
 mod logging;
 mod notify;
 mod profile;
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Profile(args) => profile::run(&args),
+        Command::Keepalived(args) => keepalived::run(&args),
         Command::Ctl(args) => ctl::run(&args),
     }
 }

@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use lb_core::cluster::{Cluster, Peer, Table, Vrrp};
 use lb_core::config::{parse, to_toml};
 use lb_core::model::{
     Admin, AdminState, CertificatePaths, Check, CheckKind, Config, Global, HeadLimits, HeaderRule,
@@ -369,6 +370,58 @@ fn vip() -> impl Strategy<Value = Vip> {
         )
 }
 
+/// A valid `[cluster]` on 10.79.0.0/24, away from the VIPs' and the admin's addresses.
+fn cluster() -> impl Strategy<Value = Cluster> {
+    let tables = prop_oneof![
+        Just(Table::ALL.to_vec()),
+        proptest::sample::subsequence(Table::ALL.to_vec(), 0..=3).prop_shuffle(),
+    ];
+    let vrrp = (
+        "[a-z][a-z0-9.]{0,14}",
+        1u8..,
+        1u8..=254,
+        1u64..=4095,
+        any::<bool>(),
+        1u8..=250,
+    )
+        .prop_map(|(interface, router_id, priority, steps, v6, host)| {
+            let (src, peer): (IpAddr, IpAddr) = if v6 {
+                (
+                    [0x2001, 0xdb8, 0, 0, 0, 0, 0, u16::from(host)].into(),
+                    "2001:db8::ff".parse().unwrap(),
+                )
+            } else {
+                ([10, 77, 0, host].into(), [10, 77, 0, 255].into())
+            };
+            let mut vrrp = Vrrp::new(interface, router_id, src, peer);
+            vrrp.priority = priority;
+            vrrp.advert_interval = Duration::from_millis(10 * steps);
+            vrrp
+        });
+    (
+        name(),
+        1u16..,
+        "[a-z./]{1,12}",
+        tables,
+        duration(),
+        any::<bool>(),
+        option::of(vrrp),
+    )
+        .prop_map(|(name, port, secret, tables, sync_timeout, close, vrrp)| {
+            let peer = Peer {
+                name: format!("{name}-b"),
+                address: SocketAddr::from(([10, 79, 0, 2], port)),
+            };
+            let listen = SocketAddr::from(([10, 79, 0, 1], port));
+            let mut cluster = Cluster::new(format!("{name}-a"), listen, peer, secret);
+            cluster.tables = tables;
+            cluster.sync_timeout = sync_timeout;
+            cluster.close_sessions_on_vip_loss = close;
+            cluster.vrrp = vrrp;
+            cluster
+        })
+}
+
 /// Valid configurations: names and listen addresses are made unique, ids follow the order.
 fn config() -> impl Strategy<Value = Config> {
     let global = (1u32.., duration()).prop_map(|(max_connections, shutdown_timeout)| Global {
@@ -381,7 +434,13 @@ fn config() -> impl Strategy<Value = Config> {
             token_file: file.map(PathBuf::from),
         }),
     );
-    (global, admin, vec((name(), vip()), 0..4)).prop_map(|(global, admin, vips)| {
+    let parts = (
+        global,
+        admin,
+        vec((name(), vip()), 0..4),
+        option::of(cluster()),
+    );
+    parts.prop_map(|(global, admin, vips, mut cluster)| {
         let vips = vips
             .into_iter()
             .enumerate()
@@ -396,10 +455,15 @@ fn config() -> impl Strategy<Value = Config> {
                 vip
             })
             .collect();
+        if let (Some(cluster), None) = (&mut cluster, &admin) {
+            // keepalived's check script needs the admin listener.
+            cluster.vrrp = None;
+        }
         Config {
             global,
             admin,
             vips,
+            cluster,
         }
     })
 }
@@ -424,4 +488,35 @@ fn the_contract_example_survives_a_round_trip() {
     assert_eq!(parse("written.toml", &text).unwrap(), config);
     assert!(text.contains("[[vip]]\nname = \"mysql\"\nlisten = [\"192.0.2.10:3306\"]\n"));
     assert!(text.contains("  { name = \"controller-0\", address = \"192.0.2.11:3306\" },\n"));
+}
+
+#[test]
+fn the_cluster_is_written_before_the_vips_with_only_what_differs_from_the_defaults() {
+    let text = r#"[admin]
+listen = "127.0.0.1:9900"
+
+[cluster]
+node = "lb1"
+listen = "10.79.0.1:7440"
+peer = { name = "lb2", address = "10.79.0.2:7440" }
+secret_file = "/etc/lb/cluster.key"
+tables = []
+close_sessions_on_vip_loss = false
+
+[cluster.vrrp]
+interface = "eth0"
+router_id = 51
+advert_interval = "200ms"
+src_address = "10.77.0.11"
+peer_address = "10.77.0.12"
+
+[[vip]]
+name = "web"
+listen = ["10.77.0.100:80"]
+servers = [
+  { name = "a", address = "10.78.0.21:80" },
+]
+"#;
+    let config = parse("lb.toml", text).unwrap();
+    assert_eq!(to_toml(&config), text);
 }

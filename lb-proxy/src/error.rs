@@ -32,6 +32,22 @@ pub enum Error {
         /// The file and what is wrong with it.
         reason: String,
     },
+    /// The cluster's secret file cannot be used.
+    #[error("[cluster] secret_file {file}: {reason}")]
+    ClusterSecret {
+        /// The file.
+        file: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The cluster's replication address cannot be listened on.
+    #[error("[cluster] listen {address}: {source}")]
+    ClusterListen {
+        /// The address.
+        address: SocketAddr,
+        /// What the system said.
+        source: io::Error,
+    },
     /// The admin listener was configured on an address a VIP listens on.
     #[error("[admin] listen {address} is also VIP `{vip}`'s address")]
     AdminOnVip {

@@ -37,6 +37,7 @@
 
 mod access_log;
 mod admin;
+pub mod cluster;
 mod control;
 mod error;
 pub mod events;
@@ -48,6 +49,7 @@ mod limits;
 pub mod listener;
 mod metrics;
 mod observe;
+pub mod persistence;
 mod pipeline;
 mod proxy_header;
 mod random;

@@ -22,6 +22,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use crate::Runtime;
+use crate::cluster::ClusterStatus;
 use crate::health::ServerLabels;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -61,8 +62,9 @@ struct Families {
     server_bytes_out: Family<ServerLabels, Counter>,
 }
 
-/// The whole `/metrics` page for `runtime`.
-pub fn render(runtime: &Runtime) -> String {
+/// The whole `/metrics` page for `runtime`, and for this node of a pair when `cluster` is
+/// given (see [`crate::cluster`]'s metrics).
+pub fn render(runtime: &Runtime, cluster: Option<&ClusterStatus>) -> String {
     let families = Families::default();
     for running in runtime.vips() {
         families.add_vip(running);
@@ -74,6 +76,9 @@ pub fn render(runtime: &Runtime) -> String {
         "Duration of active health probes",
         runtime.check_durations().histograms().clone(),
     );
+    if let Some(status) = cluster {
+        crate::cluster::register_metrics(&mut registry, status);
+    }
     let mut text = String::new();
     encode(&mut text, &registry).expect("writing to a String cannot fail");
     text

@@ -24,7 +24,7 @@
 //! closes the rest) or [`ServiceHandle::stop`] (stops accepting, closes every session at once);
 //! both wait until every session task has ended.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -38,6 +38,7 @@ use crate::control::Control;
 use crate::events::VipEvent;
 use crate::limits::GlobalLimit;
 use crate::observe::Observation;
+use crate::persistence::PersistenceEntries;
 use crate::pipeline::generation::Shared;
 use crate::pipeline::generation::{Observations, names};
 use crate::stats::{ServerStats, Stats};
@@ -291,6 +292,39 @@ impl ServiceHandle {
             .events
             .publish(VipEvent::PersistenceCleared { entries });
         entries
+    }
+
+    /// The persistence entries as they stand (see [`crate::persistence`]).
+    pub fn persistence_entries(&self) -> PersistenceEntries {
+        let shared = self.shared();
+        shared.stick.entries(shared.now())
+    }
+
+    /// Sets the last-successful entry to `server` (`None` forgets it), as a peer decided;
+    /// answers whether the VIP keeps such an entry. Not published as an event.
+    pub fn learn_last_successful(&self, server: Option<ServerId>) -> bool {
+        self.shared().stick.learn_last_successful(server)
+    }
+
+    /// Sets `client`'s source-IP entry to `server` for `remaining` more (`None` forgets it),
+    /// as a peer decided; answers whether the VIP keeps such entries. Not published as an
+    /// event.
+    pub fn learn_source_ip(
+        &self,
+        client: IpAddr,
+        server: Option<ServerId>,
+        remaining: Duration,
+    ) -> bool {
+        let shared = self.shared();
+        shared
+            .stick
+            .learn_source_ip(client, server, remaining, shared.now())
+    }
+
+    /// Closes every established session of every server now, and keeps accepting (the VIP's
+    /// address left this host: its clients are gone, its servers' sessions must not linger).
+    pub fn close_all_sessions(&self) {
+        self.shared().sessions.close_all();
     }
 
     /// The service's counters.

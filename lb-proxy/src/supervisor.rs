@@ -13,10 +13,12 @@
 
 use std::sync::{Arc, Mutex};
 
+use lb_core::cluster::Cluster as ClusterSettings;
 use lb_core::model::{Admin, Config};
 use tokio::sync::MutexGuard;
 use tracing::{error, warn};
 
+use crate::cluster::{Cluster, ClusterVip};
 use crate::{Error, ReloadReport, Runtime};
 
 /// Loads the configuration again: the errors, one per line, when it cannot be read or is
@@ -40,6 +42,9 @@ pub enum ReloadError {
 /// The runtime, the admin settings and the loader, shared by signals and the admin API.
 pub struct Supervisor {
     runtime: tokio::sync::Mutex<Option<Runtime>>,
+    cluster: Option<Cluster>,
+    /// The `[cluster]` settings the pair started with (changes need a restart).
+    cluster_settings: Option<ClusterSettings>,
     admin: Mutex<Option<Admin>>,
     load: Loader,
 }
@@ -54,8 +59,20 @@ impl Supervisor {
     /// Starts every VIP of `config`; `load` reads the configuration again on reloads.
     pub async fn start(config: &Config, load: Loader) -> Result<Arc<Supervisor>, Error> {
         let runtime = Runtime::start(config).await?;
+        let cluster = match &config.cluster {
+            Some(settings) => match Cluster::start(settings, cluster_vips(&runtime)).await {
+                Ok(cluster) => Some(cluster),
+                Err(failure) => {
+                    runtime.stop().await;
+                    return Err(failure);
+                }
+            },
+            None => None,
+        };
         Ok(Arc::new(Supervisor {
             runtime: tokio::sync::Mutex::new(Some(runtime)),
+            cluster,
+            cluster_settings: config.cluster.clone(),
             admin: Mutex::new(config.admin.clone()),
             load,
         }))
@@ -64,6 +81,11 @@ impl Supervisor {
     /// The runtime, locked (`None` once shut down).
     pub async fn runtime(&self) -> MutexGuard<'_, Option<Runtime>> {
         self.runtime.lock().await
+    }
+
+    /// This node of the clustered pair, when `[cluster]` is configured.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.cluster.as_ref()
     }
 
     /// The admin listener's settings in force.
@@ -92,6 +114,12 @@ impl Supervisor {
         let report = runtime.reload(&config).await.inspect_err(|failure| {
             error!(%failure, "reload refused");
         })?;
+        if let Some(cluster) = &self.cluster {
+            cluster.set_vips(cluster_vips(runtime)).await;
+        }
+        if self.cluster_settings.as_ref() != config.cluster.as_ref() {
+            warn!("[cluster] changes apply at the next restart");
+        }
         let mut admin = self
             .admin
             .lock()
@@ -110,6 +138,14 @@ impl Supervisor {
     /// every connection finished by itself.
     pub async fn shutdown(&self) -> Option<bool> {
         let runtime = self.runtime.lock().await.take()?;
+        if let Some(cluster) = &self.cluster {
+            cluster.stop().await;
+        }
         Some(runtime.shutdown().await)
     }
+}
+
+/// The pair's view of every VIP of `runtime`.
+fn cluster_vips(runtime: &Runtime) -> Vec<ClusterVip> {
+    runtime.vips().iter().map(ClusterVip::of).collect()
 }

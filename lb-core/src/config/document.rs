@@ -1,16 +1,17 @@
-//! The top of the file: `[global]`, `[admin]`, `[defaults]` and the `[[vip]]` list.
+//! The top of the file: `[global]`, `[admin]`, `[defaults]`, the `[[vip]]` list and
+//! `[cluster]`.
 //!
 //! Every section is optional. `[global]` defaults to a 20480-connection cap and a 30 s
 //! graceful shutdown; `[admin]`, when present, listens on `127.0.0.1:9900` unless told
-//! otherwise; without it there is no admin listener.
+//! otherwise; without it there is no admin listener. Without `[cluster]` the node runs alone.
 
 use std::path::PathBuf;
 
 use super::reader::{Reader, Table};
-use super::vip;
+use super::{cluster, vip};
 use crate::model::{Admin, Config, Global};
 
-const ROOT_KEYS: [&str; 4] = ["global", "admin", "defaults", "vip"];
+const ROOT_KEYS: [&str; 5] = ["global", "admin", "defaults", "vip", "cluster"];
 const GLOBAL_KEYS: [&str; 2] = ["max_connections", "shutdown_timeout"];
 const ADMIN_KEYS: [&str; 2] = ["listen", "token_file"];
 
@@ -41,10 +42,14 @@ pub(super) fn config(reader: &mut Reader, root: &Table<'_>) -> Config {
             .map(|field| vip::vip(reader, &field, defaults.as_ref()))
             .collect(),
     };
+    let cluster = root
+        .get("cluster")
+        .and_then(|field| cluster::read(reader, &field));
     Config {
         global,
         admin,
         vips,
+        cluster,
     }
 }
 

@@ -27,11 +27,26 @@
 //!   { name = "controller-0", address = "192.0.2.11:3306" },
 //!   { name = "controller-1", address = "192.0.2.12:3306", weight = 100, backup = false },
 //! ]
+//! [cluster]                     # optional: this node's part of a clustered pair
+//! node = "lb1"
+//! listen = "10.79.0.1:7440"     # replication
+//! peer = { name = "lb2", address = "10.79.0.2:7440" }
+//! secret_file = "/etc/lb/cluster.key"
+//! tables = ["last-successful", "source-ip", "server-state"]   # the default; [] = none
+//! sync_timeout = "2s"
+//! close_sessions_on_vip_loss = true
+//! [cluster.vrrp]                # optional: what `lb keepalived` writes for keepalived
+//! interface = "eth0"
+//! router_id = 51                # 1-255
+//! priority = 100                # 1-254
+//! advert_interval = "1s"        # 10ms-40950ms in 10 ms steps
+//! src_address = "192.0.2.2"
+//! peer_address = "192.0.2.3"
 //! ```
 //!
 //! Each table's keys and defaults are listed in its module: `vip` (and what `[defaults]` may
 //! set), `check`, `persistence`, `servers`, `transport`, `http`, `tls`,
-//! `server_tls`. Durations read like `500ms`, `10s`,
+//! `server_tls`, `cluster` (with `[cluster.vrrp]`). Durations read like `500ms`, `10s`,
 //! `2m`, `1h30m` ([`crate::model::parse_duration`]). Servers get their
 //! [`crate::model::ServerId`] from their order within the VIP: `#0`, `#1`, `#2`...
 //!
@@ -42,6 +57,7 @@
 //! [`to_toml`] writes a configuration back in this shape.
 
 mod check;
+mod cluster;
 mod document;
 mod error;
 mod http;

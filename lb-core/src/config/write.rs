@@ -5,7 +5,8 @@
 //! `persistence`, `check`, keep-alive tables and servers are inline tables, one server per
 //! line. Script steps are written as text; bytes that are not UTF-8 cannot be written in TOML
 //! and are replaced by U+FFFD;
-//! likewise a `token_file` or certificate path that is not UTF-8.
+//! likewise a `token_file`, `secret_file` or certificate path that is not UTF-8. `[cluster]`
+//! and `[cluster.vrrp]` come before the VIPs.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use toml_writer::ToTomlValue;
 
 use super::check::initial_name;
 use super::reader::UNREADABLE_ADDRESS;
+use crate::cluster::{Cluster, Table, Vrrp};
 use crate::model::{
     Check, CheckKind, Config, Global, HeadLimits, HeaderRule, HttpCheck, HttpOptions, KeepAlive,
     Mode, PathMatch, Persistence, RedirectTarget, SchedulerKind, ScriptStep, Server, ServerTls,
@@ -35,6 +37,12 @@ pub fn to_toml(config: &Config) -> String {
             entries.text("token_file", &file.to_string_lossy());
         }
         section(&mut out, "[admin]", &entries.lines());
+    }
+    if let Some(cluster) = &config.cluster {
+        section(&mut out, "[cluster]", &self::cluster(cluster).lines());
+        if let Some(vrrp) = &cluster.vrrp {
+            section(&mut out, "[cluster.vrrp]", &self::vrrp(vrrp).lines());
+        }
     }
     for vip in &config.vips {
         section(&mut out, "[[vip]]", &self::vip(vip).lines());
@@ -60,6 +68,47 @@ fn global(global: &Global) -> Entries {
     if global.shutdown_timeout != defaults.shutdown_timeout {
         entries.duration("shutdown_timeout", global.shutdown_timeout);
     }
+    entries
+}
+
+fn cluster(cluster: &Cluster) -> Entries {
+    let mut entries = Entries::default();
+    entries.text("node", &cluster.node);
+    entries.text("listen", &cluster.listen.to_string());
+    let mut peer = Entries::default();
+    peer.text("name", &cluster.peer.name);
+    peer.text("address", &cluster.peer.address.to_string());
+    entries.raw("peer", peer.inline());
+    entries.text("secret_file", &cluster.secret_file.to_string_lossy());
+    if cluster.tables != Table::ALL {
+        let tables = cluster.tables.iter().map(|t| t.as_str().to_toml_value());
+        entries.raw("tables", array(tables));
+    }
+    entries.duration_unless(
+        "sync_timeout",
+        cluster.sync_timeout,
+        Cluster::DEFAULT_SYNC_TIMEOUT,
+    );
+    entries.raw_unless(
+        "close_sessions_on_vip_loss",
+        cluster.close_sessions_on_vip_loss,
+        true,
+    );
+    entries
+}
+
+fn vrrp(vrrp: &Vrrp) -> Entries {
+    let mut entries = Entries::default();
+    entries.text("interface", &vrrp.interface);
+    entries.raw("router_id", vrrp.router_id);
+    entries.raw_unless("priority", vrrp.priority, Vrrp::DEFAULT_PRIORITY);
+    entries.duration_unless(
+        "advert_interval",
+        vrrp.advert_interval,
+        Vrrp::DEFAULT_ADVERT_INTERVAL,
+    );
+    entries.text("src_address", &vrrp.src_address.to_string());
+    entries.text("peer_address", &vrrp.peer_address.to_string());
     entries
 }
 

@@ -15,6 +15,14 @@
 //! `server_name` that is a DNS name or an IP address and, on `http` VIPs, no ALPN protocol but
 //! `http/1.1`, and no zero duration where zero makes no sense (every timeout and interval
 //! except `queue_timeout`, where zero means "do not queue").
+//!
+//! In `[cluster]`: valid node and peer names that differ, a replication `listen` whose bind
+//! would not collide with a VIP or the admin listener (same port on the same or a wildcard
+//! address), ports other than 0, a named `secret_file`, no table listed twice, a positive
+//! `sync_timeout`. In `[cluster.vrrp]`: an `[admin]` listener (keepalived's check script runs
+//! `lb ctl health` through it), an interface name, `router_id` 1-255, `priority` 1-254, an
+//! `advert_interval` VRRPv3 carries (10 ms to 40.95 s in 10 ms steps), and unicast
+//! `src_address` and `peer_address` of one family that differ.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,6 +33,7 @@ use super::{
     Check, CheckKind, Config, HeadLimits, MAX_WEIGHT, Mode, Persistence, ScriptStep, ServerTls,
     TlsSettings, Vip,
 };
+use crate::cluster::{Cluster, Vrrp};
 
 /// One semantic problem of a configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +85,122 @@ pub fn validate(config: &Config) -> Vec<ValidationError> {
         }
         vip_settings(&mut report, &path, vip);
     }
+    if let Some(cluster) = &config.cluster {
+        self::cluster(&mut report, cluster, &listeners);
+        if let Some(vrrp) = &cluster.vrrp {
+            if config.admin.is_none() {
+                report.push(
+                    "cluster.vrrp",
+                    "needs an [admin] listener: keepalived's check script runs `lb ctl health` \
+                     through it",
+                );
+            }
+            self::vrrp(&mut report, vrrp);
+        }
+    }
     report.errors
+}
+
+fn cluster(report: &mut Report, cluster: &Cluster, listeners: &HashMap<SocketAddr, String>) {
+    report.name("cluster.node", &cluster.node);
+    report.name("cluster.peer.name", &cluster.peer.name);
+    if !cluster.node.is_empty() && cluster.peer.name == cluster.node {
+        report.push(
+            "cluster.peer.name",
+            format!(
+                "the peer's name must differ from this node's (`{}`)",
+                cluster.node
+            ),
+        );
+    }
+    let listen = cluster.listen;
+    let collides = |other: &SocketAddr| {
+        other.port() == listen.port()
+            && (other.ip() == listen.ip()
+                || other.ip().is_unspecified()
+                || listen.ip().is_unspecified())
+    };
+    let taken = listeners
+        .iter()
+        .filter(|(other, _)| collides(other))
+        .min_by_key(|(_, path)| path.as_str());
+    if listen.port() == 0 {
+        report.push("cluster.listen", "a listener needs a port other than 0");
+    } else if let Some((other, path)) = taken {
+        report.push(
+            "cluster.listen",
+            format!("{listen} would collide with {path} ({other})"),
+        );
+    }
+    if cluster.peer.address.port() == 0 {
+        report.push("cluster.peer.address", "port 0 cannot be connected to");
+    }
+    if cluster.secret_file.as_os_str().is_empty() {
+        report.push("cluster.secret_file", "names no file");
+    }
+    for (index, table) in cluster.tables.iter().enumerate() {
+        if cluster.tables[..index].contains(table) {
+            report.push(
+                "cluster.tables",
+                format!("`{}` is listed twice", table.as_str()),
+            );
+        }
+    }
+    report.positive_duration("cluster.sync_timeout", cluster.sync_timeout);
+}
+
+fn vrrp(report: &mut Report, vrrp: &Vrrp) {
+    let interface = &vrrp.interface;
+    let fits = (1..=15).contains(&interface.len())
+        && interface
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"/:\"'#!\\".contains(&b));
+    if !fits {
+        report.push(
+            "cluster.vrrp.interface",
+            format!(
+                "`{interface}` is not a network interface name (1 to 15 characters, e.g. `eth0`)"
+            ),
+        );
+    }
+    if vrrp.router_id == 0 {
+        report.push("cluster.vrrp.router_id", out_of_range(0, 1, 255));
+    }
+    if !(1..=254).contains(&vrrp.priority) {
+        report.push("cluster.vrrp.priority", out_of_range(vrrp.priority, 1, 254));
+    }
+    let interval = vrrp.advert_interval;
+    let step = Vrrp::ADVERT_STEP.as_nanos();
+    if !(Vrrp::ADVERT_STEP..=Vrrp::MAX_ADVERT_INTERVAL).contains(&interval)
+        || interval.as_nanos() % step != 0
+    {
+        report.push(
+            "cluster.vrrp.advert_interval",
+            "VRRPv3 adverts are 10ms to 40950ms apart, in steps of 10ms",
+        );
+    }
+    let (src, peer) = (vrrp.src_address, vrrp.peer_address);
+    for (key, address) in [("src_address", src), ("peer_address", peer)] {
+        if address.is_unspecified() || address.is_multicast() {
+            report.push(
+                format!("cluster.vrrp.{key}"),
+                format!("{address} is not a unicast address"),
+            );
+        }
+    }
+    if !src.is_unspecified() && !peer.is_unspecified() {
+        if src == peer {
+            report.push(
+                "cluster.vrrp.peer_address",
+                "must differ from `src_address`: it is the other node's address",
+            );
+        } else if src.is_ipv4() != peer.is_ipv4() {
+            report.push(
+                "cluster.vrrp.peer_address",
+                "must be of the same family as `src_address`: adverts travel in one",
+            );
+        }
+    }
 }
 
 /// Every semantic problem of one VIP that an embedder starts on its own: the checks of
@@ -532,6 +656,59 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(paths(&config), ["vip[0].listen[0]"]);
+    }
+
+    #[test]
+    fn a_pair_is_checked_against_itself_and_the_listeners() {
+        use crate::cluster::{Cluster, Peer, Table, Vrrp};
+        let peer = Peer {
+            name: "lb1".to_owned(),
+            address: SocketAddr::from(([10, 79, 0, 2], 0)),
+        };
+        let listen = SocketAddr::from(([0, 0, 0, 0], 80));
+        let mut cluster = Cluster::new("lb1", listen, peer, "");
+        cluster.tables = vec![Table::SourceIp, Table::SourceIp];
+        let src = IpAddr::from([10, 77, 0, 11]);
+        let mut vrrp = Vrrp::new("eth 0", 0, src, src);
+        vrrp.priority = 255;
+        vrrp.advert_interval = Duration::from_millis(41_000);
+        cluster.vrrp = Some(vrrp);
+        let config = Config {
+            vips: vec![vip("web", 80)],
+            cluster: Some(cluster),
+            ..Config::default()
+        };
+        assert_eq!(
+            paths(&config),
+            [
+                "cluster.peer.name",
+                "cluster.listen",
+                "cluster.peer.address",
+                "cluster.secret_file",
+                "cluster.tables",
+                "cluster.vrrp",
+                "cluster.vrrp.interface",
+                "cluster.vrrp.router_id",
+                "cluster.vrrp.priority",
+                "cluster.vrrp.advert_interval",
+                "cluster.vrrp.peer_address",
+            ]
+        );
+        let mut fine = config.clone();
+        fine.admin = Some(Admin::default());
+        let cluster = fine.cluster.as_mut().unwrap();
+        cluster.peer.name = "lb2".to_owned();
+        cluster.peer.address.set_port(7440);
+        cluster.listen = SocketAddr::from(([10, 79, 0, 1], 7440));
+        cluster.secret_file = "cluster.key".into();
+        cluster.tables = Table::ALL.to_vec();
+        let vrrp = cluster.vrrp.as_mut().unwrap();
+        vrrp.interface = "eth0.100".to_owned();
+        vrrp.router_id = 255;
+        vrrp.priority = 254;
+        vrrp.advert_interval = Duration::from_millis(40_950);
+        vrrp.peer_address = IpAddr::from([10, 77, 0, 12]);
+        assert_eq!(validate(&fine), vec![]);
     }
 
     #[test]

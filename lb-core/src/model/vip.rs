@@ -11,8 +11,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{Check, HttpOptions, KeepAlive, Network, ProxyVersion, Server, ServerTls, TlsSettings};
+use crate::cluster::Cluster;
 
-/// A whole configuration: global settings, the admin listener and every VIP.
+/// A whole configuration: global settings, the admin listener, every VIP and the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Config {
     /// Process-wide settings.
@@ -21,6 +22,8 @@ pub struct Config {
     pub admin: Option<Admin>,
     /// The virtual services, in file order.
     pub vips: Vec<Vip>,
+    /// This node's part of a clustered pair, if it is one.
+    pub cluster: Option<Cluster>,
 }
 
 /// Process-wide settings.

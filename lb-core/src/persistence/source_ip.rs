@@ -250,6 +250,17 @@ impl SourceIpTable {
         room
     }
 
+    /// Drops the entry of `key` (a delete replicated from a peer); answers whether there was
+    /// one.
+    pub fn remove(&self, key: ClientKey) -> bool {
+        let hashed = self.hashed(key);
+        let removed = self.shard(&hashed).remove(&hashed);
+        if removed {
+            self.count.fetch_sub(1, Ordering::Relaxed);
+        }
+        removed
+    }
+
     /// Drops every entry pointing at `server` (removed from the configuration); returns how
     /// many there were.
     pub fn remove_server(&self, server: ServerId) -> usize {

@@ -106,6 +106,7 @@ pub fn openstack(input: &OpenstackInput) -> Result<Config, ProfileError> {
         },
         admin: None,
         vips,
+        cluster: None,
     };
     match validate(&config).into_iter().next() {
         Some(error) => Err(ProfileError::Invalid(error)),

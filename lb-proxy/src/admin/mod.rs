@@ -6,7 +6,9 @@
 //! `GET /api/vips/{vip}`, `PUT /api/vips/{vip}/servers/{server}/state`,
 //! `PUT /api/vips/{vip}/servers/{server}/weight`, `POST /api/vips/{vip}/servers`,
 //! `DELETE /api/vips/{vip}/servers/{server}`, `DELETE /api/vips/{vip}/persistence`,
-//! `POST /api/reload`. Changes need `Authorization: Bearer <token>` (see [`auth`]); reads are
+//! `POST /api/reload`, and for a clustered pair `GET /api/cluster` (the pair as this node
+//! sees it) and `GET /api/cluster/health` (200 when this node may hold the VIPs, 503 with the
+//! reason when not: keepalived's check). Changes need `Authorization: Bearer <token>` (see [`auth`]); reads are
 //! open to loopback clients and need the token from anywhere else.
 //!
 //! Lifecycle: [`AdminServer::start`] binds (or fails naming the address) → serves each

@@ -17,6 +17,7 @@ use super::body;
 use super::reply::{self, Reply};
 use super::status::STATUS_PAGE;
 use super::views::{ServerView, VipView};
+use crate::cluster::ClusterStatus;
 use crate::supervisor::ReloadError;
 use crate::{ChangeError, RunningVip, Runtime, Supervisor, render_metrics};
 
@@ -33,6 +34,8 @@ enum Route<'p> {
     RemoveServer(&'p str, &'p str),
     ClearPersistence(&'p str),
     Reload,
+    Cluster,
+    ClusterHealth,
 }
 
 impl<'p> Route<'p> {
@@ -57,6 +60,8 @@ impl<'p> Route<'p> {
             }
             ["api", "vips", vip, "persistence"] => (Method::DELETE, Route::ClearPersistence(vip)),
             ["api", "reload"] => (Method::POST, Route::Reload),
+            ["api", "cluster"] => (Method::GET, Route::Cluster),
+            ["api", "cluster", "health"] => (Method::GET, Route::ClusterHealth),
             _ => return Err(false),
         };
         let allowed = route.0 == *method || (route.0 == Method::GET && method == Method::HEAD);
@@ -65,7 +70,12 @@ impl<'p> Route<'p> {
 
     fn access(self) -> Access {
         match self {
-            Route::StatusPage | Route::Metrics | Route::Vips | Route::Vip(_) => Access::Read,
+            Route::StatusPage
+            | Route::Metrics
+            | Route::Vips
+            | Route::Vip(_)
+            | Route::Cluster
+            | Route::ClusterHealth => Access::Read,
             _ => Access::Change,
         }
     }
@@ -130,9 +140,15 @@ pub(super) async fn handle(
             Ok(new) => with_runtime(supervisor, |rt| add_server(rt, vip, &new)).await,
             Err(message) => reply::error(StatusCode::BAD_REQUEST, message),
         },
+        Route::Cluster => match cluster_status(supervisor).await {
+            Some(status) => reply::json(StatusCode::OK, &status),
+            None => reply::error(StatusCode::NOT_FOUND, "no [cluster] is configured"),
+        },
+        Route::ClusterHealth => cluster_health(supervisor).await,
         Route::Metrics => {
+            let cluster = cluster_status(supervisor).await;
             with_runtime(supervisor, |rt| {
-                let text = render_metrics(rt);
+                let text = render_metrics(rt, cluster.as_ref());
                 reply::with_type(
                     StatusCode::OK,
                     "text/plain; version=0.0.4; charset=utf-8",
@@ -161,6 +177,35 @@ pub(super) async fn handle(
         Route::ClearPersistence(vip) => {
             with_runtime(supervisor, |rt| clear_persistence(rt, vip)).await
         }
+    }
+}
+
+/// The pair's status, when this node is one of a pair.
+async fn cluster_status(supervisor: &Supervisor) -> Option<ClusterStatus> {
+    supervisor.cluster()?.status().await
+}
+
+/// 200 when this node may hold the VIPs (what keepalived's check script asks), else 503 with
+/// the reason: shutting down, or still syncing the peer's tables. A node without `[cluster]`
+/// may hold them whenever it runs.
+async fn cluster_health(supervisor: &Supervisor) -> Reply {
+    #[derive(Serialize)]
+    struct Healthy {
+        ready: bool,
+    }
+    if supervisor.runtime().await.is_none() {
+        return reply::error(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
+    let not_ready = match supervisor.cluster() {
+        Some(cluster) => match cluster.status().await {
+            Some(status) => status.not_ready(),
+            None => Some("the cluster task has stopped".to_owned()),
+        },
+        None => None,
+    };
+    match not_ready {
+        Some(reason) => reply::error(StatusCode::SERVICE_UNAVAILABLE, reason),
+        None => reply::json(StatusCode::OK, &Healthy { ready: true }),
     }
 }
 

@@ -25,6 +25,7 @@ use lb_core::scheduler::PickContext;
 use smallvec::SmallVec;
 
 use crate::events::{Events, VipEvent};
+use crate::persistence::{PersistenceEntries, SourceIpLease};
 use crate::random::random_u64;
 use crate::stats::Counters;
 
@@ -76,6 +77,67 @@ impl Stick {
                 usize::from(had)
             }
         }
+    }
+}
+
+impl Stick {
+    /// The entries as they stand at `now` (for replication).
+    pub(crate) fn entries(&self, now: Duration) -> PersistenceEntries {
+        match self {
+            Stick::None => PersistenceEntries::None,
+            Stick::LastSuccessful(entry) => PersistenceEntries::LastSuccessful(entry.server()),
+            Stick::SourceIp(table) => {
+                let timeout = table.settings().timeout;
+                let leases = table
+                    .entries(now)
+                    .into_iter()
+                    .map(|entry| SourceIpLease {
+                        client: entry.client.addr(),
+                        server: entry.server,
+                        remaining: timeout.saturating_sub(now.saturating_sub(entry.last_used)),
+                    })
+                    .collect();
+                PersistenceEntries::SourceIp(leases)
+            }
+        }
+    }
+
+    /// Sets the last-successful entry to `server` (`None` forgets it); answers whether this
+    /// VIP keeps one.
+    pub(crate) fn learn_last_successful(&self, server: Option<ServerId>) -> bool {
+        match self {
+            Stick::LastSuccessful(entry) => {
+                entry.set(server);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Sets `client`'s source-IP entry to `server` for `remaining` from `now` (`None` forgets
+    /// it); answers whether this VIP keeps such entries.
+    pub(crate) fn learn_source_ip(
+        &self,
+        client: IpAddr,
+        server: Option<ServerId>,
+        remaining: Duration,
+        now: Duration,
+    ) -> bool {
+        let Stick::SourceIp(table) = self else {
+            return false;
+        };
+        let key = table.key(client);
+        match server {
+            Some(server) => {
+                // Used as long ago as makes it expire `remaining` from now.
+                let idle = table.settings().timeout.saturating_sub(remaining);
+                table.record(key, server, now.saturating_sub(idle));
+            }
+            None => {
+                table.remove(key);
+            }
+        }
+        true
     }
 }
 
