@@ -4,8 +4,10 @@
 
 pub mod admin;
 pub mod backend;
+pub mod cluster;
 pub mod lb;
 pub mod mariadb;
+pub mod netns;
 pub mod nginx;
 pub mod process;
 pub mod redis;
