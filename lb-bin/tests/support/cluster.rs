@@ -749,7 +749,7 @@ impl Pair {
             let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
             // A zombie (Z) is dead, only not reaped yet (by init: its parent is gone).
             assert!(
-                comm.trim() != "keepalived" || !process_state(pid).is_some_and(|s| s != 'Z'),
+                comm.trim() != "keepalived" || process_state(pid).is_none_or(|s| s == 'Z'),
                 "a keepalived process ({pid}) of {node} survived SIGKILL"
             );
         }
