@@ -4,6 +4,9 @@
 //! to the first connection served through the other node; trials alternate between the nodes
 //! (the crashed node comes back as BACKUP, and the next trial crashes the new holder).
 //!
+//! A third test checks the rig itself: cutting the replication link (nftables in one node's
+//! namespace) leaves VRRP alone, and cutting VRRP gives two masters and leaves replication alone.
+//!
 //! `TRIALS` (default 3) sets the number of trials per scenario; every trial prints a
 //! `cluster-failover:` line (run with `--nocapture` to see them), which
 //! `bench/cluster-failover` collects into p50/p95/max. The HAProxy 2.6 comparison in the same
@@ -12,8 +15,10 @@
 mod support;
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use support::cluster::{Balancer, Crash, Pair, Trial, percentiles};
+use support::netns::{VIP, repl_address};
 
 /// The bound every trial must meet (the target is a p95 under 1 s over 10 trials;
 /// this generous bound catches a failover that does not happen, not a slow one).
@@ -117,4 +122,69 @@ fn haproxy_keepalived_crash_for_comparison() {
         return;
     };
     assert_within_bound(&results);
+}
+
+/// `true` when a TCP connection from `from` to `address:port` succeeds within 300 ms.
+fn connects(pair: &Pair, from: &str, address: &str, port: u16) -> bool {
+    let script = format!(
+        "import socket\ntry:\n    socket.create_connection(('{address}', {port}), timeout=0.3).close()\n    print('connected')\nexcept OSError as e:\n    print('failed', e)\n"
+    );
+    pair.rig
+        .exec(from, &["python3", "-c", &script])
+        .starts_with("connected")
+}
+
+#[test]
+fn the_rig_cuts_replication_and_vrrp_separately() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Some(pair) = Pair::start(Balancer::Lb) else {
+        return;
+    };
+    // A listener on lb2's end of the replication link stands for the peer's replication port.
+    let port = 7440;
+    let mut listener = std::process::Command::new("python3");
+    listener.args([
+        "-u",
+        "-c",
+        &format!(
+            "import socket, time\ns = socket.socket()\ns.bind(('{}', {port}))\ns.listen(16)\nprint('listening', flush=True)\ntime.sleep(120)\n",
+            repl_address("lb2")
+        ),
+    ]);
+    let listener = pair.rig.spawn("lb2", "repl-listener", listener);
+    listener.wait_for("listening", Duration::from_secs(10));
+    assert!(connects(&pair, "lb1", repl_address("lb2"), port));
+
+    pair.rig.cut("lb1", port);
+    assert!(
+        !connects(&pair, "lb1", repl_address("lb2"), port),
+        "the replication port is cut"
+    );
+    assert!(
+        pair.rig.vip_holder().is_some(),
+        "cutting replication leaves VRRP alone: one node holds the VIP"
+    );
+    pair.rig.heal("lb1");
+    assert!(connects(&pair, "lb1", repl_address("lb2"), port));
+
+    // Without VRRP between them, each node becomes master: both hold the VIP (split brain).
+    pair.rig.cut_vrrp("lb2");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pair.rig.holders(VIP).len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "both nodes hold the VIP after VRRP is cut: held by {:?}",
+            pair.rig.holders(VIP)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        connects(&pair, "lb1", repl_address("lb2"), port),
+        "cutting VRRP leaves replication alone"
+    );
+    pair.rig.heal("lb2");
+    pair.rig
+        .wait_single_vip_holder(Duration::from_millis(500), Duration::from_secs(5));
 }
