@@ -22,8 +22,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::netns::{
-    FRONT, NODES, Rig, SERVERS, VIP, VIP_PREFIX, front_address, node_of_back_address, now, peer_of,
-    repl_address,
+    self, FRONT, NODES, Rig, SERVERS, VIP, VIP_PREFIX, front_address, node_of_back_address, now,
+    peer_of, repl_address,
 };
 use super::process::Process;
 
@@ -574,6 +574,28 @@ impl Pair {
             config,
             vrrp_pid_file,
         });
+    }
+
+    /// Makes server `name`'s clustercheck port answer 503 (`down`) or 200, as a Galera node
+    /// leaving or rejoining the primary component would.
+    pub fn set_check_down(&self, name: &str, down: bool) {
+        let flag = self.rig.path().join(format!("{name}.down"));
+        if down {
+            std::fs::write(&flag, "down\n").expect("write the down flag");
+        } else {
+            let _ = std::fs::remove_file(&flag);
+        }
+    }
+
+    /// Connections server `name` accepted from `node`'s back address since the start (health
+    /// checks included: a tcp check is a connection).
+    pub fn connections(&self, name: &str, node: &str) -> usize {
+        let needle = format!(" conn {name} {}", netns::back_address(node));
+        self.servers
+            .output()
+            .iter()
+            .filter(|line| line.ends_with(&needle))
+            .count()
     }
 
     /// Every probe attempt so far.
