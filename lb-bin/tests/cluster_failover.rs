@@ -4,8 +4,9 @@
 //! to the first connection served through the other node; trials alternate between the nodes
 //! (the crashed node comes back as BACKUP, and the next trial crashes the new holder).
 //!
-//! A third test checks the rig itself: cutting the replication link (nftables in one node's
-//! namespace) leaves VRRP alone, and cutting VRRP gives two masters and leaves replication alone.
+//! A third test cuts the replication link (nftables in one node's namespace): both nodes say
+//! the link is down while VRRP goes on; then cuts VRRP: both nodes hold the VIP and both say
+//! split brain (`lb ctl cluster`, `lb_cluster_split_brain`), until VRRP is back.
 //!
 //! `TRIALS` (default 3) sets the number of trials per scenario; every trial prints a
 //! `cluster-failover:` line (run with `--nocapture` to see them), which
@@ -17,8 +18,8 @@ mod support;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use support::cluster::{Balancer, Crash, Pair, Trial, percentiles};
-use support::netns::{VIP, repl_address};
+use support::cluster::{Balancer, Crash, Pair, REPLICATION_PORT, Trial, percentiles};
+use support::netns::VIP;
 
 /// The bound every trial must meet (the target is a p95 under 1 s over 10 trials;
 /// this generous bound catches a failover that does not happen, not a slow one).
@@ -124,67 +125,80 @@ fn haproxy_keepalived_crash_for_comparison() {
     assert_within_bound(&results);
 }
 
-/// `true` when a TCP connection from `from` to `address:port` succeeds within 300 ms.
-fn connects(pair: &Pair, from: &str, address: &str, port: u16) -> bool {
-    let script = format!(
-        "import socket\ntry:\n    socket.create_connection(('{address}', {port}), timeout=0.3).close()\n    print('connected')\nexcept OSError as e:\n    print('failed', e)\n"
-    );
-    pair.rig
-        .exec(from, &["python3", "-c", &script])
-        .starts_with("connected")
+/// Waits (bounded, polling `lb ctl cluster` every 50 ms) until `test` holds for `node`'s view
+/// of the pair; panics naming `what` with the last view otherwise.
+fn until_status(pair: &Pair, node: &str, what: &str, test: impl Fn(&serde_json::Value) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = pair.cluster_status(node);
+        if test(&status) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{node}: {what}: {status:#}\n{}",
+            pair.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn split_brain(status: &serde_json::Value) -> bool {
+    status["vips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|vip| vip["split_brain"] == true)
 }
 
 #[test]
-fn the_rig_cuts_replication_and_vrrp_separately() {
+fn a_cut_link_and_a_split_brain_show_on_both_nodes_and_heal() {
     let _serial = SERIAL
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let Some(pair) = Pair::start(Balancer::Lb) else {
         return;
     };
-    // A listener on lb2's end of the replication link stands for the peer's replication port.
-    let port = 7440;
-    let mut listener = std::process::Command::new("python3");
-    listener.args([
-        "-u",
-        "-c",
-        &format!(
-            "import socket, time\ns = socket.socket()\ns.bind(('{}', {port}))\ns.listen(16)\nprint('listening', flush=True)\ntime.sleep(120)\n",
-            repl_address("lb2")
-        ),
-    ]);
-    let listener = pair.rig.spawn("lb2", "repl-listener", listener);
-    listener.wait_for("listening", Duration::from_secs(10));
-    assert!(connects(&pair, "lb1", repl_address("lb2"), port));
-
-    pair.rig.cut("lb1", port);
-    assert!(
-        !connects(&pair, "lb1", repl_address("lb2"), port),
-        "the replication port is cut"
-    );
+    for node in ["lb1", "lb2"] {
+        until_status(&pair, node, "the link is up", |s| {
+            s["peer"]["connected"] == true && s["sync"] == "synced"
+        });
+    }
+    // Replication cut: the link goes down on both sides (1 s of silence); VRRP is untouched.
+    pair.rig.cut("lb1", REPLICATION_PORT);
+    for node in ["lb1", "lb2"] {
+        until_status(&pair, node, "the link is down", |s| {
+            s["peer"]["connected"] == false
+        });
+    }
     assert!(
         pair.rig.vip_holder().is_some(),
         "cutting replication leaves VRRP alone: one node holds the VIP"
     );
     pair.rig.heal("lb1");
-    assert!(connects(&pair, "lb1", repl_address("lb2"), port));
-
-    // Without VRRP between them, each node becomes master: both hold the VIP (split brain).
-    pair.rig.cut_vrrp("lb2");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while pair.rig.holders(VIP).len() < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "both nodes hold the VIP after VRRP is cut: held by {:?}",
-            pair.rig.holders(VIP)
-        );
-        std::thread::sleep(Duration::from_millis(50));
+    for node in ["lb1", "lb2"] {
+        until_status(&pair, node, "the link is back", |s| {
+            s["peer"]["connected"] == true
+        });
     }
+
+    // VRRP cut, replication up: each node becomes master, and each says so.
+    pair.rig.cut_vrrp("lb2");
+    for node in ["lb1", "lb2"] {
+        until_status(&pair, node, "split brain shown", split_brain);
+    }
+    assert_eq!(pair.rig.holders(VIP).len(), 2, "both nodes hold the VIP");
+    let metrics = pair
+        .rig
+        .exec("lb1", &[env!("CARGO_BIN_EXE_lb"), "ctl", "metrics"]);
     assert!(
-        connects(&pair, "lb1", repl_address("lb2"), port),
-        "cutting VRRP leaves replication alone"
+        metrics.contains("lb_cluster_split_brain{vip=\"mysql\"} 1"),
+        "{metrics}"
     );
     pair.rig.heal("lb2");
     pair.rig
         .wait_single_vip_holder(Duration::from_millis(500), Duration::from_secs(5));
+    for node in ["lb1", "lb2"] {
+        until_status(&pair, node, "split brain over", |s| !split_brain(s));
+    }
 }

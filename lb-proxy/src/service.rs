@@ -321,10 +321,11 @@ impl ServiceHandle {
             .learn_source_ip(client, server, remaining, shared.now())
     }
 
-    /// Closes every established session of every server now, and keeps accepting (the VIP's
-    /// address left this host: its clients are gone, its servers' sessions must not linger).
-    pub fn close_all_sessions(&self) {
-        self.shared().sessions.close_all();
+    /// Closes every established session of every server now, and keeps serving new ones (the
+    /// VIP's address left this host: its clients are gone, its servers' sessions must not
+    /// linger; should the address come back, clients are served as before).
+    pub fn close_established_sessions(&self) {
+        self.shared().sessions.close_established();
     }
 
     /// The service's counters.

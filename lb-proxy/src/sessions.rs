@@ -130,10 +130,16 @@ impl Sessions {
             .is_some()
     }
 
-    /// Closes every session of the service: those still being set up see the service signal,
-    /// established ones their server's.
+    /// Closes every session of the service: those still being set up see the service signal
+    /// (which stays closed: the service is stopping), established ones their server's.
     pub(crate) fn close_all(&self) {
         self.all.send_modify(|generation| *generation += 1);
+        self.close_established();
+    }
+
+    /// Closes every session established to a server, retired ones included; sessions being
+    /// set up, and every later one, are not affected.
+    pub(crate) fn close_established(&self) {
         for signal in self.by_server.load().values().chain(self.retired().iter()) {
             signal.send_modify(|generation| *generation += 1);
         }

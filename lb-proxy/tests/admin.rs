@@ -50,6 +50,23 @@ async fn close_sessions_closes_every_established_session_of_that_server_only() {
 }
 
 #[tokio::test]
+async fn closing_established_sessions_closes_every_server_s_and_the_vip_serves_on() {
+    let (service, _servers) = two_servers(false).await;
+    let mut on_a = session_to(&service, "a").await;
+    service.set_admin_state(A, AdminState::Drain).unwrap();
+    let mut on_b = session_to(&service, "b").await;
+    service.set_admin_state(A, AdminState::Ready).unwrap();
+    // The VIP's address left this host (a clustered pair's standby): every session goes.
+    service.close_established_sessions();
+    assert!(closed_cleanly(&mut on_a).await);
+    assert!(closed_cleanly(&mut on_b).await);
+    // The address came back: new clients are served as before.
+    let mut after = session_to(&service, "a").await;
+    assert_eq!(echo(&mut after, "served again").await, "served again");
+    service.stop().await;
+}
+
+#[tokio::test]
 async fn a_drained_server_keeps_its_sessions_and_gets_no_new_ones() {
     let (service, servers) = two_servers(false).await;
     let mut established = session_to(&service, "a").await;

@@ -35,6 +35,11 @@ pub const CHECK_PORT: u16 = 9200;
 pub const PEERS_PORT: u16 = 1025;
 /// The VRRP advertisement interval, in seconds.
 pub const ADVERT_INTERVAL: &str = "0.2";
+/// The same, in milliseconds, for lb's `[cluster.vrrp] advert_interval`.
+pub const ADVERT_INTERVAL_MS: u32 = 200;
+/// The port of the `sticky` VIP (source-ip persistence) on the VIP address; the servers
+/// behind it are the same identity servers on [`PORT`].
+pub const STICKY_PORT: u16 = 3307;
 /// The probe starts a connection every this many seconds...
 pub const PROBE_PERIOD: f64 = 0.01;
 /// ...gives each this long for its handshake...
@@ -51,6 +56,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 const SERVERS_PY: &str = include_str!("cluster/servers.py");
 const PROBE_PY: &str = include_str!("cluster/probe.py");
 const ADDRWATCH_PY: &str = include_str!("cluster/addrwatch.py");
+const CLIENTS_PY: &str = include_str!("cluster/clients.py");
 
 /// Which balancer runs on the nodes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,6 +152,8 @@ pub struct Trial {
     pub from: &'static str,
     /// The node that took over.
     pub to: &'static str,
+    /// The server of the first probe attempt served through `to` (the writer it chose).
+    pub first_server: String,
     /// From the kill to the end of the first probe attempt served through `to` (attempts
     /// begin every 10 ms whatever the earlier ones do, so a hanging one does not delay this).
     pub first_served: f64,
@@ -253,8 +261,8 @@ impl Keepalived {
 /// The keepalived.conf of `node` whose balancer runs `tracked` (program and arguments):
 /// unicast VRRPv3 on `front`, both nodes BACKUP with `nopreempt` (priority 150 on lb1, 100 on
 /// lb2), the VIP on `front`, and `vrrp_track_process` on the balancer's command line with
-/// weight 0 (the instance goes to FAULT, sending a priority-0 advert, when it exits). One
-/// function so that `lb keepalived -c FILE` can replace it.
+/// weight 0 (the instance goes to FAULT, sending a priority-0 advert, when it exits). HAProxy
+/// nodes get this one; lb nodes get what `lb keepalived` prints ([`lb_keepalived_conf`]).
 pub fn keepalived_conf(namespace: &str, node: &str, tracked: &[String]) -> String {
     let peer = peer_of(node);
     let priority = if node == "lb1" { 150 } else { 100 };
@@ -299,19 +307,67 @@ pub fn keepalived_conf(namespace: &str, node: &str, tracked: &[String]) -> Strin
     )
 }
 
-/// The `lb run` config of a node: a tcp VIP on the VIP address (bound with IP_FREEBIND
-/// whether or not the node holds it), scheduler `first`, last-successful persistence, a fast
-/// tcp check, and an admin listener on 127.0.0.1:9900 (each namespace has its own loopback).
-pub fn lb_config() -> String {
-    let servers: Vec<String> = SERVERS
-        .iter()
-        .map(|(name, address)| {
-            format!("  {{ name = \"{name}\", address = \"{address}:{PORT}\" }},")
-        })
-        .collect();
+/// The replication port of lb's `[cluster]` on the `repl` link.
+pub const REPLICATION_PORT: u16 = 7440;
+
+/// What `lb keepalived -c <config> --net-namespace <namespace>` prints: the keepalived.conf
+/// an operator would install, from the node's own `[cluster.vrrp]`.
+pub fn lb_keepalived_conf(namespace: &str, config: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_lb"))
+        .args(["keepalived", "-c", config, "--net-namespace", namespace])
+        .output()
+        .expect("lb keepalived runs");
+    assert!(
+        output.status.success(),
+        "lb keepalived failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("keepalived.conf is text")
+}
+
+/// The `lb run` config of `node`: a tcp VIP `mysql` on the VIP address (bound whether or not
+/// the node holds it), scheduler `first`, last-successful persistence, a fast clustercheck
+/// (HTTP on [`CHECK_PORT`], as TripleO checks Galera); a second tcp
+/// VIP `sticky` on the VIP address's port [`STICKY_PORT`] with source-ip persistence (round
+/// robin); an admin listener on 127.0.0.1:9900 (each namespace has its own loopback); and
+/// `[cluster]` with the peer on the `repl` link, replicating `tables` (a TOML array, `[]`
+/// for none), with the `[cluster.vrrp]` that `lb keepalived` turns into keepalived.conf.
+pub fn lb_config(
+    node: &str,
+    secret: &std::path::Path,
+    token: &std::path::Path,
+    tables: &str,
+) -> String {
+    let servers = |port: u16| -> String {
+        SERVERS
+            .iter()
+            .map(|(name, address)| {
+                format!("  {{ name = \"{name}\", address = \"{address}:{port}\" }},")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let peer = peer_of(node);
+    let priority = if node == "lb1" { 150 } else { 100 };
     format!(
         "[admin]\n\
          listen = \"127.0.0.1:9900\"\n\
+         token_file = \"{}\"\n\
+         \n\
+         [cluster]\n\
+         node = \"{node}\"\n\
+         listen = \"{}:{REPLICATION_PORT}\"\n\
+         peer = {{ name = \"{peer}\", address = \"{}:{REPLICATION_PORT}\" }}\n\
+         secret_file = \"{}\"\n\
+         tables = {tables}\n\
+         \n\
+         [cluster.vrrp]\n\
+         interface = \"{FRONT}\"\n\
+         router_id = 77\n\
+         priority = {priority}\n\
+         advert_interval = \"{ADVERT_INTERVAL_MS}ms\"\n\
+         src_address = \"{}\"\n\
+         peer_address = \"{}\"\n\
          \n\
          [[vip]]\n\
          name = \"mysql\"\n\
@@ -319,10 +375,27 @@ pub fn lb_config() -> String {
          mode = \"tcp\"\n\
          scheduler = \"first\"\n\
          persistence = {{ kind = \"last-successful\" }}\n\
+         check = {{ kind = \"http\", port = {CHECK_PORT}, path = \"/\", expect = \"200\", interval = \"200ms\", rise = 1, fall = 1, timeout = \"200ms\" }}\n\
+         connect_timeout = \"1s\"\n\
+         servers = [\n{}\n]\n\
+         \n\
+         [[vip]]\n\
+         name = \"sticky\"\n\
+         listen = [\"{VIP}:{STICKY_PORT}\"]\n\
+         mode = \"tcp\"\n\
+         scheduler = \"round-robin\"\n\
+         persistence = {{ kind = \"source-ip\" }}\n\
          check = {{ interval = \"200ms\", rise = 1, fall = 1, timeout = \"200ms\" }}\n\
          connect_timeout = \"1s\"\n\
          servers = [\n{}\n]\n",
-        servers.join("\n")
+        token.display(),
+        repl_address(node),
+        repl_address(peer),
+        secret.display(),
+        front_address(node),
+        front_address(peer),
+        servers(PORT),
+        servers(PORT),
     )
 }
 
@@ -396,10 +469,21 @@ impl Drop for Pair {
 }
 
 impl Pair {
-    /// Builds the rig and starts everything; `None` when not root (the rig prints why).
+    /// Builds the rig and starts everything, lb nodes replicating every table; `None` when
+    /// not root (the rig prints why).
     pub fn start(balancer: Balancer) -> Option<Pair> {
+        Pair::start_with(
+            balancer,
+            "[\"last-successful\", \"source-ip\", \"server-state\"]",
+        )
+    }
+
+    /// Like [`Pair::start`], lb nodes replicating `tables` (a TOML array; `[]` for none).
+    pub fn start_with(balancer: Balancer, tables: &str) -> Option<Pair> {
         let rig = Rig::new()?;
         let dir = rig.path().to_path_buf();
+        let secret = rig.write("cluster.secret", "a secret the two nodes share\n");
+        let token = rig.write("admin.token", "rig-token\n");
         let servers_py = rig.write("servers.py", SERVERS_PY);
         let probe_py = rig.write("probe.py", PROBE_PY);
         let addrwatch_py = rig.write("addrwatch.py", ADDRWATCH_PY);
@@ -428,7 +512,10 @@ impl Pair {
             watch.wait_for("watching", START_TIMEOUT);
             let command = match balancer {
                 Balancer::Lb => {
-                    let config = rig.write(&format!("{name}.toml"), &lb_config());
+                    let config = rig.write(
+                        &format!("{name}.toml"),
+                        &lb_config(name, &secret, &token, tables),
+                    );
                     vec![
                         env!("CARGO_BIN_EXE_lb").to_owned(),
                         "run".to_owned(),
@@ -544,7 +631,10 @@ impl Pair {
         let tracked = self.node(name).command.clone();
         let config = self.rig.write(
             &format!("keepalived-{name}.conf"),
-            &keepalived_conf(&namespace, name, &tracked),
+            &match self.balancer {
+                Balancer::Lb => lb_keepalived_conf(&namespace, &tracked[3]),
+                Balancer::Haproxy => keepalived_conf(&namespace, name, &tracked),
+            },
         );
         // Fresh pid files for every start: a SIGKILLed keepalived leaves its own behind, and
         // its VRRP child may still be a zombie, which keepalived takes for a running daemon.
@@ -598,6 +688,69 @@ impl Pair {
             .count()
     }
 
+    /// One connection from each of the first `count` extra client addresses to the VIP's
+    /// `port`, in turn (the last address first when `reverse`): the server each reached, by
+    /// client address in address order (`err ...` when none).
+    pub fn clients(&self, port: u16, count: u8, reverse: bool) -> Vec<(String, String)> {
+        let script = self.rig.write("clients.py", CLIENTS_PY);
+        let output = self.rig.exec(
+            "cli",
+            &[
+                "python3",
+                &script.display().to_string(),
+                VIP,
+                &port.to_string(),
+                &count.to_string(),
+                "1",
+                if reverse { "reverse" } else { "forward" },
+            ],
+        );
+        let mut clients: Vec<(String, String)> = output
+            .lines()
+            .filter_map(|line| line.split_once(' '))
+            .map(|(client, server)| (client.to_owned(), server.to_owned()))
+            .collect();
+        clients.sort_by_key(|(client, _)| client.parse::<std::net::Ipv4Addr>().ok());
+        clients
+    }
+
+    /// Runs `lb ctl ARGS` on `node` (with the admin token) and answers its stdout, asserting
+    /// it succeeded.
+    pub fn ctl(&self, node: &str, args: &[&str]) -> String {
+        let token = self.rig.path().join("admin.token").display().to_string();
+        let mut command = vec![env!("CARGO_BIN_EXE_lb"), "ctl", "--token-file", &token];
+        command.extend_from_slice(args);
+        self.rig.exec(node, &command)
+    }
+
+    /// `lb ctl cluster` on `node`: the pair as that node's lb sees it.
+    pub fn cluster_status(&self, node: &str) -> serde_json::Value {
+        let output = self.ctl(node, &["cluster"]);
+        serde_json::from_str(&output).unwrap_or_else(|error| panic!("{error}: {output}"))
+    }
+
+    /// The recent log lines of every balancer and keepalived, for a failure's message.
+    pub fn logs(&self) -> String {
+        let mut logs = String::new();
+        for node in &self.nodes {
+            if let Some(process) = &node.process {
+                logs.push_str(&format!(
+                    "--- {} balancer ---\n{}\n",
+                    node.name,
+                    process.tail()
+                ));
+            }
+            if let Some(keepalived) = &node.keepalived {
+                logs.push_str(&format!(
+                    "--- {} keepalived ---\n{}\n",
+                    node.name,
+                    keepalived.process.tail()
+                ));
+            }
+        }
+        logs
+    }
+
     /// Every probe attempt so far.
     pub fn attempts(&self) -> Vec<Attempt> {
         self.probe
@@ -610,20 +763,35 @@ impl Pair {
     /// Waits (bounded) for the first probe attempt begun after `after` and served through
     /// `node`; panics with the recent probe lines on timeout.
     pub fn wait_served_via(&self, node: &str, after: f64, timeout: Duration) -> Attempt {
+        self.wait_attempt(after, timeout, &format!("served through {node}"), |a| {
+            a.node() == Some(node)
+        })
+    }
+
+    /// Waits (bounded) for the first probe attempt begun after `after` that `test` accepts;
+    /// panics naming `what`, with the recent probe and balancer lines, on timeout.
+    pub fn wait_attempt(
+        &self,
+        after: f64,
+        timeout: Duration,
+        what: &str,
+        test: impl Fn(&Attempt) -> bool,
+    ) -> Attempt {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(attempt) = self
                 .attempts()
                 .into_iter()
-                .find(|a| a.start >= after && a.node() == Some(node))
+                .find(|a| a.start >= after && test(a))
             {
                 return attempt;
             }
             assert!(
                 Instant::now() < deadline,
-                "no probe attempt served through {node} within {timeout:?}; held by {:?}\n{}",
+                "no probe attempt {what} within {timeout:?}; VIP held by {:?}\n{}\n{}",
                 self.rig.holders(VIP),
-                self.probe.tail()
+                self.probe.tail(),
+                self.logs()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -694,6 +862,11 @@ impl Pair {
             crash,
             from,
             to,
+            first_server: served
+                .served
+                .clone()
+                .map(|(server, _)| server)
+                .unwrap_or_default(),
             first_served: served.end - killed_at,
             vip_added: vip_added.map(|at| at - killed_at),
             served_after_vip: vip_added.map(|at| served.start - at),

@@ -41,7 +41,7 @@ pub(crate) fn update(
                 (Some(true), false) => {
                     warn!(vip = %vip.config.name, close_sessions = close_on_loss, "VIP address left this host");
                     if close_on_loss {
-                        vip.service.close_all_sessions();
+                        vip.service.close_established_sessions();
                     }
                 }
                 _ => {}

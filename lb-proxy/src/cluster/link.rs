@@ -171,20 +171,31 @@ async fn serve(
     }
     // Frames that came with the AUTH.
     deliver(&mut session, &mut input, events, id).await?;
+    // The peer is dead once it has been silent for SILENCE, whatever this side sends; a write
+    // that cannot complete by then (the peer reads nothing) ends the link too.
+    let mut heard = tokio::time::Instant::now();
+    let silent = || Failure::Protocol(format!("no word from the peer for {SILENCE:?}"));
     loop {
+        let deadline = heard + SILENCE;
         tokio::select! {
-            read = tokio::time::timeout(SILENCE, stream.read_buf(&mut input)) => {
+            read = tokio::time::timeout_at(deadline, stream.read_buf(&mut input)) => {
                 match read {
-                    Err(_) => return Err(Failure::Protocol(format!("no word from the peer for {SILENCE:?}"))),
+                    Err(_) => return Err(silent()),
                     Ok(Err(error)) => return Err(io(error)),
                     Ok(Ok(0)) => return Err(Failure::Protocol("the peer closed the link".into())),
-                    Ok(Ok(_)) => deliver(&mut session, &mut input, events, id).await?,
+                    Ok(Ok(_)) => {
+                        heard = tokio::time::Instant::now();
+                        deliver(&mut session, &mut input, events, id).await?;
+                    }
                 }
             }
             message = to_send.recv() => {
                 let Some(message) = message else { return Ok(()) };
                 let bytes = session.encode(&message, wall_ms()).map_err(wire)?;
-                stream.write_all(&bytes).await.map_err(io)?;
+                match tokio::time::timeout_at(deadline, stream.write_all(&bytes)).await {
+                    Err(_) => return Err(silent()),
+                    Ok(written) => written.map_err(io)?,
+                }
             }
         }
     }
