@@ -18,7 +18,7 @@ mod support;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use support::cluster::{Balancer, Crash, Pair, REPLICATION_PORT, Trial, percentiles};
+use support::cluster::{Balancer, Crash, PORT, Pair, REPLICATION_PORT, Trial, percentiles};
 use support::netns::VIP;
 
 /// The bound every trial must meet (the issue's target is a p95 under 1 s over 10 trials;
@@ -201,4 +201,52 @@ fn a_cut_link_and_a_split_brain_show_on_both_nodes_and_heal() {
     for node in ["lb1", "lb2"] {
         until_status(&pair, node, "split brain over", |s| !split_brain(s));
     }
+}
+
+/// A client session through the VIP that prints when it is greeted and when it ends.
+const SESSION_PY: &str = "import socket, sys, time
+sock = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+reader = sock.makefile('rb')
+print('greeted', reader.readline().decode().split()[0], flush=True)
+sock.settimeout(10)
+try:
+    rest = reader.readline()
+    print('ended %.6f' % time.time(), 'eof' if not rest else 'data', flush=True)
+except OSError as error:
+    print('ended %.6f' % time.time(), type(error).__name__, flush=True)
+";
+
+#[test]
+fn when_the_vip_leaves_a_node_its_sessions_end_at_once() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Some(pair) = Pair::start(Balancer::Lb) else {
+        return;
+    };
+    let holder = pair
+        .rig
+        .wait_single_vip_holder(Duration::from_millis(500), Duration::from_secs(20));
+    let mut command = std::process::Command::new("python3");
+    command.args(["-u", "-c", SESSION_PY, VIP, &PORT.to_string()]);
+    let session = pair.rig.spawn("cli", "session", command);
+    session.wait_for("greeted", Duration::from_secs(10));
+    // The address leaves the node (what keepalived does when it gives the VIP up).
+    let removed_at = support::netns::now();
+    pair.remove_vip(holder);
+    let ended = session.wait_for("ended", Duration::from_secs(10));
+    let at: f64 = ended.split_whitespace().nth(1).unwrap().parse().unwrap();
+    println!(
+        "cluster-vip-loss: session_ended_ms={:.1} ({ended})",
+        (at - removed_at) * 1000.0
+    );
+    assert!(
+        ended.ends_with("eof"),
+        "lb closed the session cleanly: {ended}"
+    );
+    assert!(
+        at - removed_at < 1.0,
+        "the session ended {:.3} s after the VIP left",
+        at - removed_at
+    );
 }

@@ -899,14 +899,23 @@ impl Pair {
             Crash::Keepalived => {
                 // The killed keepalived left the VIP on `from`: remove it, as a restarting
                 // keepalived would, before starting a new one.
-                let address = format!("{VIP}/{VIP_PREFIX}");
-                let _ = self
-                    .rig
-                    .try_exec(from, &["ip", "addr", "del", &address, "dev", FRONT]);
+                self.remove_vip(from);
                 self.start_keepalived(from);
             }
         }
         trial
+    }
+
+    /// Removes the VIP from `node`, as keepalived does when it gives it up (lb nodes hold it
+    /// as a /32, `lb keepalived`'s way; HAProxy nodes as a /16, the rig's own config's).
+    pub fn remove_vip(&self, node: &str) {
+        let prefix = match self.balancer {
+            Balancer::Lb => 32,
+            Balancer::Haproxy => VIP_PREFIX,
+        };
+        let address = format!("{VIP}/{prefix}");
+        self.rig
+            .exec(node, &["ip", "addr", "del", &address, "dev", FRONT]);
     }
 
     /// SIGKILL of the balancer on `node`; the time just before the kill.
