@@ -401,8 +401,9 @@ pub fn lb_config(
 
 /// The HAProxy 2.6 config of a node, the TripleO/Octavia way: the VIP bound `transparent`
 /// (IP_TRANSPARENT / IP_FREEBIND), `balance first` with a one-entry stick table
-/// (`stick on int(1)`: one writer for every client) replicated by `peers` on the `repl` link.
-pub fn haproxy_config() -> String {
+/// (`stick on int(1)`: one writer for every client) replicated by `peers` on the `repl` link,
+/// and the clustercheck on [`CHECK_PORT`] (`option httpchk`, as TripleO checks Galera).
+pub fn haproxy_config(stats_socket: &std::path::Path) -> String {
     let servers: Vec<String> = SERVERS
         .iter()
         .map(|(name, address)| format!("    server {name} {address}:{PORT} check"))
@@ -410,6 +411,7 @@ pub fn haproxy_config() -> String {
     format!(
         "global\n\
          \x20   maxconn 4096\n\
+         \x20   stats socket {}\n\
          defaults\n\
          \x20   mode tcp\n\
          \x20   timeout connect 1s\n\
@@ -425,8 +427,11 @@ pub fn haproxy_config() -> String {
          \x20   balance first\n\
          \x20   stick-table type integer size 1 peers lbpair\n\
          \x20   stick on int(1)\n\
-         \x20   default-server inter 200ms rise 1 fall 1\n\
+         \x20   option httpchk GET /\n\
+         \x20   http-check expect status 200\n\
+         \x20   default-server port {CHECK_PORT} inter 200ms rise 1 fall 1\n\
          {}\n",
+        stats_socket.display(),
         repl_address("lb1"),
         repl_address("lb2"),
         servers.join("\n")
@@ -524,7 +529,8 @@ impl Pair {
                     ]
                 }
                 Balancer::Haproxy => {
-                    let config = rig.write(&format!("{name}.cfg"), &haproxy_config());
+                    let socket = dir.join(format!("{name}.sock"));
+                    let config = rig.write(&format!("{name}.cfg"), &haproxy_config(&socket));
                     vec![
                         which("haproxy"),
                         "-db".to_owned(),
@@ -721,6 +727,43 @@ impl Pair {
         let mut command = vec![env!("CARGO_BIN_EXE_lb"), "ctl", "--token-file", &token];
         command.extend_from_slice(args);
         self.rig.exec(node, &command)
+    }
+
+    /// Whether `node`'s balancer sees server `name` of `mysql` up: `lb ctl vip mysql`, or
+    /// HAProxy's `show stat` on its stats socket.
+    pub fn server_up(&self, node: &str, name: &str) -> bool {
+        match self.balancer {
+            Balancer::Lb => {
+                let vip: serde_json::Value =
+                    serde_json::from_str(&self.ctl(node, &["vip", "mysql"])).unwrap();
+                vip["servers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|server| server["name"] == name && server["state"] == "up")
+            }
+            Balancer::Haproxy => {
+                let socket = self.rig.path().join(format!("{node}.sock"));
+                let script = "import socket, sys\n\
+                    s = socket.socket(socket.AF_UNIX)\n\
+                    s.connect(sys.argv[1])\n\
+                    s.sendall(b'show stat\\n')\n\
+                    out = b''\n\
+                    while True:\n    chunk = s.recv(65536)\n    if not chunk: break\n    out += chunk\n\
+                    print(out.decode())\n";
+                let stat = self.rig.exec(
+                    node,
+                    &["python3", "-c", script, &socket.display().to_string()],
+                );
+                stat.lines().any(|line| {
+                    let fields: Vec<&str> = line.split(',').collect();
+                    fields.len() > 17
+                        && fields[0] == "mysql"
+                        && fields[1] == name
+                        && fields[17] == "UP"
+                })
+            }
+        }
     }
 
     /// `lb ctl cluster` on `node`: the pair as that node's lb sees it.
