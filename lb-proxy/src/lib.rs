@@ -33,7 +33,9 @@
 //! `health` (the check runner), `runtime` (a whole configuration, reloaded as a diff),
 //! `supervisor` (reloads and shutdown for signals and the admin API), `admin` (the admin
 //! listener: status page, `/metrics`, JSON API), `metrics` (Prometheus), `access_log` (one
-//! line per connection under the `lb::access` target).
+//! line per connection under the `lb::access` target), [`cluster`] (a clustered pair: the
+//! replication link, the VIPs this host holds), [`persistence`] (a VIP's persistence entries as
+//! values, read and written through its handle).
 
 mod access_log;
 mod admin;
