@@ -1,7 +1,8 @@
 //! Two `lb run` nodes of a clustered pair on loopback, as an operator sees them through
 //! `lb ctl`: a node alone says `syncing` (so keepalived keeps it backup) until its sync timeout
 //! passes, then may hold the VIPs; its peer, started later, syncs at once; `lb ctl cluster`
-//! and the metrics name a VIP whose configuration differs between the nodes, and the field.
+//! and the metrics name a VIP whose configuration differs between the nodes, and the field, and
+//! so does the status page in headless Chromium.
 //!
 //! Both nodes run on this host and so both hold every VIP: who holds what, and VIPs moving,
 //! are the network-namespace tests' part (`cluster_failover.rs`).
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use support::admin::{Listener, ctl};
 use support::backend::Backend;
 use support::lb::Lb;
+use support::webdriver::Browser;
 use support::{EVENT_TIMEOUT, free_port, local};
 
 /// A node's configuration: VIPs `mysql` and `redis` over `servers` (the second node may be
@@ -151,6 +153,18 @@ fn a_lone_node_syncs_then_serves_alone_its_peer_syncs_and_drift_is_named() {
     ] {
         assert!(metrics.contains(line), "no `{line}` in\n{metrics}");
     }
+    // The status page shows the same: the pair, and per VIP who holds it and what differs.
+    let browser = Browser::start(dir_a.path());
+    browser.open(&format!("http://{}/", admin_a.address));
+    browser.wait_text("#cluster-mysql td:nth-child(5)", "servers");
+    browser.wait_text("#cluster-redis td:nth-child(5)", "none");
+    browser.wait_text("#cluster-mysql td:nth-child(4)", "SPLIT BRAIN");
+    let heading = browser.text("#cluster h2").unwrap();
+    assert!(
+        heading.contains("peer b (") && heading.contains("link up"),
+        "{heading}"
+    );
+    assert!(heading.contains("synced"), "{heading}");
     drop(b);
     drop(a);
 }
