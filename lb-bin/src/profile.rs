@@ -12,6 +12,7 @@ pub(crate) fn run(args: &ProfileArgs) -> ExitCode {
     let input = OpenstackInput {
         port_offset: args.port_offset,
         redis_password: args.redis_password.clone(),
+        transparent: args.transparent,
         ..OpenstackInput::new(args.vip, args.controllers.clone())
     };
     match openstack(&input) {

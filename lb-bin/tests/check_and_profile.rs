@@ -107,3 +107,46 @@ fn the_profile_refuses_bad_controllers_clearly() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("is not NAME=ADDR"), "{stderr}");
 }
+
+#[test]
+fn a_transparent_profile_checks_with_a_note_on_the_routing_it_needs() {
+    let output = lb(&[
+        "profile",
+        "openstack",
+        "--vip",
+        "192.0.2.10",
+        "--controller",
+        "controller-0=192.0.2.11",
+        "--transparent",
+    ]);
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    // Every tcp VIP but mysql and redis: 23 VIPs less horizon (http), mysql and redis.
+    assert_eq!(text.matches("source = \"client\"").count(), 20, "{text}");
+    for vip in text.split("[[vip]]").skip(1) {
+        let transparent = vip.contains("source = \"client\"");
+        let left_alone = ["horizon", "mysql", "redis"]
+            .iter()
+            .any(|name| vip.contains(&format!("name = \"{name}\"")));
+        assert_eq!(transparent, !left_alone, "{vip}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openstack.toml");
+    std::fs::write(&path, &text).unwrap();
+    let (code, stdout) = check(&path);
+    assert_eq!(code, Some(0), "{stdout}");
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("ok"));
+    let note = lines.collect::<Vec<_>>().join("\n");
+    assert!(
+        note.starts_with("note: source = \"client\" on aodh, ceilometer,"),
+        "{note}"
+    );
+    assert!(!note.contains("mysql") && !note.contains("redis"), "{note}");
+    for routing in [
+        "ip rule add fwmark 1 lookup 100",
+        "ip route add local 0.0.0.0/0 dev lo table 100",
+    ] {
+        assert!(note.contains(routing), "{note}");
+    }
+}

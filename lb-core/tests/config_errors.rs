@@ -282,3 +282,46 @@ http = { max_header_bytes = 512, max_header_fields = 5000 }
         ]
     );
 }
+
+#[test]
+fn source_mistakes_name_their_line_and_field() {
+    let text = r#"
+[[vip]]
+name = "a"
+listen = ["192.0.2.10:80"]
+source = "clientip"
+servers = [{ name = "a", address = "192.0.2.11:80" }]
+[[vip]]
+name = "b"
+listen = ["192.0.2.10:81"]
+source = 10
+servers = [{ name = "a", address = "192.0.2.11:81" }]
+[[vip]]
+name = "c"
+listen = ["192.0.2.10:82"]
+source = "client"
+servers = [
+  { name = "a", address = "192.0.2.11:82" },
+  { name = "b", address = "[2001:db8::11]:82" },
+]
+"#;
+    assert_eq!(
+        places(text),
+        [
+            place(5, 10, "vip[0].source"),
+            place(10, 10, "vip[1].source"),
+            place(18, 27, "vip[2].servers[1].address"),
+        ]
+    );
+    let shown = parse("lb.toml", text).unwrap_err().to_string();
+    assert!(
+        shown.contains(
+            "lb.toml:5:10: vip[0].source: `clientip` is neither \"client\" nor an IP address"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("this VIP's clients are IPv4 (its listen addresses): an IPv6 server"),
+        "{shown}"
+    );
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use lb_core::config::parse;
 use lb_core::model::{
     AdminState, CheckKind, Config, InitialState, KeepAlive, Mode, Network, Persistence,
-    ProxyVersion, SchedulerKind, ScriptStep, ServerId, ServerTls, StatusRange, Vip,
+    ProxyVersion, SchedulerKind, ScriptStep, ServerId, ServerTls, Source, StatusRange, Vip,
 };
 
 fn read(text: &str) -> Config {
@@ -222,7 +222,10 @@ servers = [
             Network::parse("192.0.2.7").unwrap()
         ]
     );
-    assert_eq!(vip.source, Some("192.0.2.99".parse().unwrap()));
+    assert_eq!(
+        vip.source,
+        Some(Source::Address("192.0.2.99".parse().unwrap()))
+    );
     assert_eq!(vip.client_keepalive, Some(KeepAlive::default()));
     assert_eq!(
         vip.server_keepalive,
@@ -236,6 +239,19 @@ servers = [
     assert_eq!((a.weight, a.backup, a.admin), (0, true, AdminState::Drain));
     assert_eq!(a.address.port(), 8080, "port translation");
     assert_eq!((b.id, b.admin), (ServerId(1), AdminState::Maintenance));
+}
+
+#[test]
+fn source_client_reads_on_tcp_and_http_vips() {
+    for mode in ["tcp", "http"] {
+        let vip = one_vip(&format!("mode = \"{mode}\"\nsource = \"client\""));
+        assert_eq!(vip.source, Some(Source::Client), "{mode}");
+    }
+    assert_eq!(
+        one_vip("source = \"2001:db8::5\"").source,
+        Some(Source::Address("2001:db8::5".parse().unwrap()))
+    );
+    assert_eq!(one_vip("").source, None);
 }
 
 #[test]

@@ -11,7 +11,7 @@ use lb_core::model::{
     Admin, AdminState, CertificatePaths, Check, CheckKind, Config, Global, HeadLimits, HeaderRule,
     HttpCheck, HttpOptions, InitialState, KeepAlive, Mode, Network, PathMatch, PathRegex,
     PathRewrite, Persistence, ProxyVersion, Redirect, RedirectTarget, SchedulerKind, ScriptStep,
-    Server, ServerId, ServerTls, StatusRange, Timeouts, TlsSettings, Vip, validate,
+    Server, ServerId, ServerTls, Source, StatusRange, Timeouts, TlsSettings, Vip, validate,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -302,7 +302,10 @@ fn vip() -> impl Strategy<Value = Vip> {
     let transport = (
         option::of(prop_oneof![Just(ProxyVersion::V1), Just(ProxyVersion::V2)]),
         vec((ip(), 0u8..=32), 0..3),
-        option::of(ip()),
+        option::of(prop_oneof![
+            ip().prop_map(Source::Address),
+            Just(Source::Client)
+        ]),
         keepalive(),
         keepalive(),
     );
@@ -351,6 +354,14 @@ fn vip() -> impl Strategy<Value = Vip> {
                     .filter_map(|(ip, prefix)| Network::new(ip, prefix))
                     .collect();
                 vip.source = source;
+                if source == Some(Source::Client) && vip.accept_proxy_from.is_empty() {
+                    // The VIPs listen on IPv4: so must the servers a client's address reaches.
+                    for server in &mut vip.servers {
+                        if server.address.is_ipv6() {
+                            server.address.set_ip([192, 0, 2, 11].into());
+                        }
+                    }
+                }
                 vip.client_keepalive = client_keepalive;
                 vip.server_keepalive = server_keepalive;
                 vip.http = options;

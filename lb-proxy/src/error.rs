@@ -32,6 +32,15 @@ pub enum Error {
         /// The file and what is wrong with it.
         reason: String,
     },
+    /// The VIP connects from its clients' addresses (`source = "client"`) and the transparent
+    /// socket option cannot be set (no CAP_NET_ADMIN, or a kernel without it).
+    #[error("VIP `{vip}`: {source}")]
+    Transparent {
+        /// The VIP's name.
+        vip: String,
+        /// What the system said, with what lb needs.
+        source: io::Error,
+    },
     /// The cluster's secret file cannot be used.
     #[error("[cluster] secret_file {file}: {reason}")]
     ClusterSecret {

@@ -16,9 +16,10 @@
 //!   their persistence entries, while their established connections run on until they end
 //!   (or the VIP stops).
 //!
-//! New sockets are bound and TLS certificates read before anything changes, so a reload that
-//! cannot bind or finds a bad certificate changes nothing; certificates are read again on every
-//! reload, so renewed files take effect for new connections. `[global] max_connections` and the
+//! New sockets are bound, TLS certificates read and, for VIPs with `source = "client"`, the
+//! transparent socket option tried before anything changes, so a reload that cannot bind,
+//! finds a bad certificate or lacks CAP_NET_ADMIN changes nothing; certificates are read
+//! again on every reload, so renewed files take effect for new connections. `[global] max_connections` and the
 //! `[admin]` listener apply at start only (a reload changing them logs a warning); `shutdown_timeout` applies from the reload on.
 //!
 //! Lifecycle: [`Runtime::start`] binds every VIP or none → [`Runtime::reload`] and runtime
@@ -34,6 +35,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tracing::{info, warn};
 
 use crate::health::CheckDurations;
+use crate::pipeline::transparent;
 use crate::tls::Terminator;
 use crate::{Error, GlobalLimit, RunningVip};
 
@@ -126,8 +128,7 @@ impl Runtime {
             // Certificates of VIPs changed in place are read here too, before any change.
             let checked = match change {
                 Change::Start | Change::Rebind => self.launch(vip.clone()).map(Some),
-                Change::InPlace(_) if vip.tls.is_some() => Terminator::new(vip).map(|_| None),
-                Change::InPlace(_) => Ok(None),
+                Change::InPlace(_) => check_in_place(vip).map(|()| None),
             };
             match checked {
                 Ok(Some(running)) => {
@@ -254,4 +255,14 @@ impl Runtime {
             info!(vip = %name, finished, "drained");
         }));
     }
+}
+
+/// What a VIP changed in place needs before the change, that can fail: the transparent option
+/// (`source = "client"`) and its certificates.
+fn check_in_place(vip: &Vip) -> Result<(), Error> {
+    transparent::probe(vip)?;
+    if vip.tls.is_some() {
+        Terminator::new(vip)?;
+    }
+    Ok(())
 }

@@ -29,8 +29,9 @@ impl Lb {
         Lb::start_as(dir, config, command)
     }
 
-    /// Starts `command` (the `lb` binary, perhaps behind a wrapper) as `lb run` on `config`.
-    fn start_as(dir: &Path, config: &str, mut command: Command) -> Lb {
+    /// Starts `command` (the `lb` binary, perhaps behind a wrapper such as `ip netns exec NS`)
+    /// as `lb run` on `config` (written to `dir/lb.toml`) and waits for `ready`.
+    pub fn start_as(dir: &Path, config: &str, mut command: Command) -> Lb {
         let path = dir.join("lb.toml");
         std::fs::write(&path, config).unwrap();
         command

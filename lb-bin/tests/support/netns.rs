@@ -15,6 +15,10 @@
 //! The VIP 10.77.0.100/16 is the keepalived-held address on `front`. Namespaces are named by
 //! their short role (`cli`, `lb1`, `lb2`, `be`, `sw`) in this API; [`Rig::ns`] gives the
 //! system name. IPv6 is off in every namespace (no DAD or router solicitations in the logs).
+//!
+//! The generic parts are free functions other rigs build on (`support::transparent`):
+//! [`in_namespace`], [`remove_namespace`], [`namespace_pids`], [`remove_leftovers`], [`ip`],
+//! [`run`] and [`run_with_input`].
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -133,7 +137,7 @@ impl Rig {
             eprintln!("skipped: needs root (network namespaces)");
             return None;
         }
-        remove_leftovers();
+        remove_leftovers(PREFIX);
         static COUNT: AtomicU32 = AtomicU32::new(0);
         let prefix = format!(
             "{PREFIX}{}n{}",
@@ -287,21 +291,7 @@ impl Rig {
     /// with the same environment additions and working directory. `ip netns exec` replaces
     /// itself with the program, so a spawned child's pid is the program's.
     pub fn in_ns(&self, role: &str, command: &Command) -> Command {
-        let mut wrapped = Command::new("ip");
-        wrapped
-            .args(["netns", "exec", &self.ns(role)])
-            .arg(command.get_program())
-            .args(command.get_args());
-        for (key, value) in command.get_envs() {
-            match value {
-                Some(value) => wrapped.env(key, value),
-                None => wrapped.env_remove(key),
-            };
-        }
-        if let Some(dir) = command.get_current_dir() {
-            wrapped.current_dir(dir);
-        }
-        wrapped
+        in_namespace(&self.ns(role), command)
     }
 
     /// Runs `args` (program first) inside `role` and waits for it (bounded); its output,
@@ -445,9 +435,30 @@ impl Drop for Rig {
     }
 }
 
+/// `command` made to run inside namespace `ns` (its system name): `ip netns exec <ns>
+/// <program> <args>`, with the same environment additions and working directory. `ip netns
+/// exec` replaces itself with the program, so a spawned child's pid is the program's.
+pub fn in_namespace(ns: &str, command: &Command) -> Command {
+    let mut wrapped = Command::new("ip");
+    wrapped
+        .args(["netns", "exec", ns])
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => wrapped.env(key, value),
+            None => wrapped.env_remove(key),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    wrapped
+}
+
 /// Kills every process in namespace `name` (SIGKILL, up to 3 rounds for forks that raced the
 /// first) and deletes it.
-fn remove_namespace(name: &str) {
+pub fn remove_namespace(name: &str) {
     for _ in 0..3 {
         let pids = namespace_pids(name);
         if pids.is_empty() {
@@ -467,7 +478,7 @@ fn remove_namespace(name: &str) {
 }
 
 /// The pids of the processes in namespace `name`.
-fn namespace_pids(name: &str) -> Vec<u32> {
+pub fn namespace_pids(name: &str) -> Vec<u32> {
     Command::new("ip")
         .args(["netns", "pids", name])
         .output()
@@ -480,13 +491,13 @@ fn namespace_pids(name: &str) -> Vec<u32> {
         .unwrap_or_default()
 }
 
-/// Removes the namespaces and scratch directories of earlier runs whose process is gone (a
-/// run killed before its rig's drop), with every process left in those namespaces; leaves
-/// those of live processes (tests running beside this one) alone.
-fn remove_leftovers() {
-    // `lbrig<pid>n<count>...` of a process that no longer runs.
+/// Removes the namespaces and scratch directories named `<prefix><pid>n...` of earlier runs
+/// whose process is gone (a run killed before its rig's drop), with every process left in
+/// those namespaces; leaves those of live processes (tests running beside this one) alone.
+pub fn remove_leftovers(prefix: &str) {
+    // `<prefix><pid>n<count>...` of a process that no longer runs.
     let dead = |name: &str| {
-        let Some(rest) = name.strip_prefix(PREFIX) else {
+        let Some(rest) = name.strip_prefix(prefix) else {
             return false;
         };
         let pid: String = rest.chars().take_while(char::is_ascii_digit).collect();
@@ -511,7 +522,7 @@ fn remove_leftovers() {
 }
 
 /// `ip <args>` in the root namespace, asserting success; its stdout.
-fn ip(args: &[&str]) -> String {
+pub fn ip(args: &[&str]) -> String {
     let mut command = Command::new("ip");
     command.args(args);
     let output = run(command);
@@ -525,12 +536,12 @@ fn ip(args: &[&str]) -> String {
 }
 
 /// Runs `command` to completion, killing it after [`COMMAND_TIMEOUT`].
-fn run(command: Command) -> Output {
+pub fn run(command: Command) -> Output {
     run_with_input(command, "")
 }
 
 /// Runs `command` with `input` on its stdin, killing it after [`COMMAND_TIMEOUT`].
-fn run_with_input(mut command: Command, input: &str) -> Output {
+pub fn run_with_input(mut command: Command, input: &str) -> Output {
     use std::io::{Read, Write};
     command
         .stdin(Stdio::piped())

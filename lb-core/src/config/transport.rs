@@ -1,12 +1,13 @@
 //! A VIP's transport keys: `send_proxy` (`"v1"` or `"v2"`), `accept_proxy_from` (networks, as
-//! one string or a list), `source` (an IP address) and `client_keepalive` /
-//! `server_keepalive` (`true` for the defaults, or `{ idle, interval, count }`).
+//! one string or a list), `source` (an IP address, or `"client"`: the client's own address,
+//! see [`crate::model::Source`]) and `client_keepalive` / `server_keepalive` (`true` for the
+//! defaults, or `{ idle, interval, count }`).
 //!
 //! Defaults: no PROXY protocol either way, the system's source address, no keep-alive; a
 //! keep-alive table's missing keys take [`KeepAlive::default`].
 
 use super::reader::{Field, Reader, Table, U32};
-use crate::model::{KeepAlive, ProxyVersion, Vip};
+use crate::model::{KeepAlive, ProxyVersion, Source, Vip};
 
 /// The keys read here.
 pub(super) const KEYS: [&str; 5] = [
@@ -41,7 +42,7 @@ pub(super) fn read(reader: &mut Reader, table: &Table<'_>, vip: &mut Vip) {
     }
     vip.source = table
         .get("source")
-        .and_then(|field| reader.ip_address(&field));
+        .and_then(|field| reader.parsed(&field, str::parse::<Source>));
     vip.client_keepalive = table
         .get("client_keepalive")
         .and_then(|field| keepalive(reader, &field));

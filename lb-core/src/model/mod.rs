@@ -9,6 +9,7 @@ mod duration;
 mod http;
 mod network;
 mod server;
+mod source;
 mod tls;
 mod validate;
 mod vip;
@@ -21,6 +22,7 @@ pub use http::{
 };
 pub use network::{KeepAlive, Network, NetworkParseError, ProxyVersion};
 pub use server::{AdminState, Health, MAX_WEIGHT, Server, ServerId};
+pub use source::{Source, SourceParseError};
 pub use tls::{CertificatePaths, ServerTls, TlsSettings};
 pub(crate) use validate::out_of_range;
 pub use validate::{ValidationError, validate, validate_vip};

@@ -9,7 +9,9 @@
 //! listener), no port 0 on listeners or servers, at least one listen address and one server per
 //! VIP, unique server names and ids within a VIP, weights within `0..=MAX_WEIGHT`, names made of
 //! letters, digits, `-`, `_` and `.` (they appear in admin API paths), cookie persistence only on
-//! `http` VIPs, sending the PROXY protocol (`send_proxy`) only on `tcp` VIPs, positive rise, fall, connection caps and table sizes, netmasks within the
+//! `http` VIPs, sending the PROXY protocol (`send_proxy`) only on `tcp` VIPs, with `source =
+//! "client"` servers of the clients' address family where the listen addresses fix it (no
+//! `accept_proxy_from`, no `::` listener), positive rise, fall, connection caps and table sizes, netmasks within the
 //! address length, a check port other than 0, TLS with at least one certificate whose files are
 //! named and ALPN names of 1 to 255 bytes, TLS to servers with a `ca` while `verify` is on, a
 //! `server_name` that is a DNS name or an IP address and, on `http` VIPs, no ALPN protocol but
@@ -31,7 +33,7 @@ use std::time::Duration;
 
 use super::{
     Check, CheckKind, Config, HeadLimits, MAX_WEIGHT, Mode, Persistence, ScriptStep, ServerTls,
-    TlsSettings, Vip,
+    Source, TlsSettings, Vip,
 };
 use crate::cluster::{Cluster, Vrrp};
 
@@ -227,6 +229,9 @@ fn vip_settings(report: &mut Report, path: &str, vip: &Vip) {
     if let Some(server_tls) = &vip.server_tls {
         self::server_tls(report, &format!("{path}.server_tls"), server_tls, vip.mode);
     }
+    if vip.source == Some(Source::Client) {
+        client_source(report, path, vip);
+    }
     if vip.mode == Mode::Http {
         if vip.send_proxy.is_some() {
             report.push(
@@ -273,6 +278,43 @@ fn vip_settings(report: &mut Report, path: &str, vip: &Vip) {
             if keepalive.count == 0 {
                 report.push(format!("{path}.{key}.count"), "must be at least 1");
             }
+        }
+    }
+}
+
+/// With `source = "client"`, a server connection is made from the client's address, so a
+/// server must be of the clients' family. Where the listen addresses fix that family (no
+/// PROXY header may bring another, no IPv6 wildcard takes IPv4 clients too), a server of the
+/// other family could never be reached.
+fn client_source(report: &mut Report, path: &str, vip: &Vip) {
+    if !vip.accept_proxy_from.is_empty() {
+        return;
+    }
+    let family = |address: IpAddr| match address.to_canonical() {
+        IpAddr::V4(_) => "IPv4",
+        IpAddr::V6(_) => "IPv6",
+    };
+    let mut clients = vip.listen.iter().map(|listen| match listen.ip() {
+        IpAddr::V6(v6) if v6.is_unspecified() => None,
+        address => Some(family(address)),
+    });
+    let Some(Some(first)) = clients.next() else {
+        return;
+    };
+    if !clients.all(|other| other == Some(first)) {
+        return;
+    }
+    for (index, server) in vip.servers.iter().enumerate() {
+        if family(server.address.ip()) != first {
+            report.push(
+                format!("{path}.servers[{index}].address"),
+                format!(
+                    "with source = \"client\" connections come from the client's address, and \
+                     this VIP's clients are {first} (its listen addresses): an {} server cannot \
+                     be reached from them",
+                    family(server.address.ip())
+                ),
+            );
         }
     }
 }
@@ -758,5 +800,48 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(paths(&config), ["vip[0].send_proxy"]);
+    }
+
+    #[test]
+    fn a_client_source_needs_servers_of_the_clients_family() {
+        let mut v4 = vip("v4", 80);
+        v4.source = Some(Source::Client);
+        v4.servers.push(Server::new(
+            ServerId(1),
+            "b",
+            "[2001:db8::11]:80".parse().unwrap(),
+        ));
+        let mut v6 = v4.clone();
+        v6.name = "v6".to_owned();
+        v6.listen = vec!["[2001:db8::10]:80".parse().unwrap()];
+        // Clients of either family: a wildcard IPv6 listener, or a PROXY header.
+        let mut wildcard = v4.clone();
+        wildcard.name = "wildcard".to_owned();
+        wildcard.listen = vec!["[::]:80".parse().unwrap()];
+        let mut proxied = v4.clone();
+        proxied.name = "proxied".to_owned();
+        proxied.listen = vec![SocketAddr::from(([192, 0, 2, 10], 81))];
+        proxied.accept_proxy_from = vec![Network::parse("10.0.0.0/8").unwrap()];
+        // A fixed source address is the operator's business.
+        let mut fixed = v4.clone();
+        fixed.name = "fixed".to_owned();
+        fixed.listen = vec![SocketAddr::from(([192, 0, 2, 10], 82))];
+        fixed.source = Some(Source::Address([192, 0, 2, 1].into()));
+        let config = Config {
+            vips: vec![v4, v6, wildcard, proxied, fixed],
+            ..Config::default()
+        };
+        let errors = validate(&config);
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["vip[0].servers[1].address", "vip[1].servers[0].address"]
+        );
+        assert!(
+            errors[0].message.contains("clients are IPv4")
+                && errors[0].message.contains("an IPv6 server"),
+            "{}",
+            errors[0]
+        );
     }
 }

@@ -6,11 +6,13 @@
 //! 10 s, 3 connect retries, no per-VIP cap beyond 4096, global cap 20480; no PROXY protocol
 //! either way, no fixed source address, no TCP keep-alive, no TLS on either side.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Check, HttpOptions, KeepAlive, Network, ProxyVersion, Server, ServerTls, TlsSettings};
+use super::{
+    Check, HttpOptions, KeepAlive, Network, ProxyVersion, Server, ServerTls, Source, TlsSettings,
+};
 use crate::cluster::Cluster;
 
 /// A whole configuration: global settings, the admin listener, every VIP and the cluster.
@@ -263,8 +265,9 @@ pub struct Vip {
     /// Clients in these networks must start with a PROXY protocol header (v1 or v2), whose
     /// addresses then stand for the client's; anyone else's bytes are data (default: empty).
     pub accept_proxy_from: Vec<Network>,
-    /// Local address that connections to servers are made from (default: the system's choice).
-    pub source: Option<IpAddr>,
+    /// Where connections to servers are made from: a local address, or the client's own
+    /// (transparent proxying) (default: the system's choice of local address).
+    pub source: Option<Source>,
     /// TCP keep-alive on client connections (default: off).
     pub client_keepalive: Option<KeepAlive>,
     /// TCP keep-alive on server connections (default: off).

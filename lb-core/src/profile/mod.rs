@@ -24,6 +24,13 @@
 //! - mysql sessions get TCP keep-alive on both sides;
 //! - mysql is checked every second (fast and down intervals too) through Galera's
 //!   clustercheck on port 9200, which answers 200 only when the node is synced.
+//!
+//! With [`OpenstackInput::transparent`], every `tcp` VIP but mysql and redis connects to its
+//! servers from the client's address (`source = "client"`), so that the services' own logs
+//! (keystone, the APIs, sshd, the noVNC proxy) name the real clients. mysql and redis are left
+//! as they are: their clients are the controllers themselves, whose replies to their own
+//! address would never pass back through the balancer, and MySQL grants name client hosts.
+//! horizon (`http`) has `X-Forwarded-For` already.
 
 mod services;
 
@@ -32,7 +39,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::model::{
-    Check, Config, Global, InitialState, Server, ServerId, ValidationError, Vip, validate,
+    Check, Config, Global, InitialState, Mode, Server, ServerId, Source, ValidationError, Vip,
+    validate,
 };
 use services::{SERVICES, Service, Stickiness};
 
@@ -47,16 +55,19 @@ pub struct OpenstackInput {
     pub port_offset: u16,
     /// Redis's `requirepass`, sent with `AUTH` by the redis check when set.
     pub redis_password: Option<String>,
+    /// `source = "client"` on the `tcp` VIPs but mysql and redis (see the module doc).
+    pub transparent: bool,
 }
 
 impl OpenstackInput {
-    /// An input with the real ports and no Redis password.
+    /// An input with the real ports, no Redis password, not transparent.
     pub fn new(vip: IpAddr, controllers: Vec<(String, IpAddr)>) -> Self {
         OpenstackInput {
             vip,
             controllers,
             port_offset: 0,
             redis_password: None,
+            transparent: false,
         }
     }
 }
@@ -173,6 +184,9 @@ fn vip(service: &Service, input: &OpenstackInput) -> Result<Vip, ProfileError> {
     vip.retries = 3;
     vip.max_connections = 4096;
     vip.shutdown_sessions_on_down = single_writer;
+    if input.transparent && vip.mode == Mode::Tcp && !single_writer {
+        vip.source = Some(Source::Client);
+    }
     vip.servers = input
         .controllers
         .iter()

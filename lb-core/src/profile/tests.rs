@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::model::{
-    CheckKind, InitialState, KeepAlive, Mode, Persistence, format_duration, validate,
+    CheckKind, InitialState, KeepAlive, Mode, Persistence, Source, format_duration, validate,
 };
 
 fn ip(last: u8) -> IpAddr {
@@ -370,10 +370,42 @@ fn the_profile_passes_validation_at_every_offset_extreme() {
 }
 
 #[test]
+fn transparency_is_set_on_the_tcp_vips_but_mysql_and_redis() {
+    let plain = profile(&three_controllers());
+    assert!(plain.vips.iter().all(|vip| vip.source.is_none()));
+    let input = OpenstackInput {
+        transparent: true,
+        ..three_controllers()
+    };
+    let transparent = profile(&input);
+    let names: Vec<&str> = transparent
+        .vips
+        .iter()
+        .filter(|vip| vip.source == Some(Source::Client))
+        .map(|vip| vip.name.as_str())
+        .collect();
+    let left_alone = ["horizon", "mysql", "redis"];
+    let expected: Vec<&str> = REFERENCE
+        .iter()
+        .map(|row| row.0)
+        .filter(|name| !left_alone.contains(name))
+        .collect();
+    assert_eq!(names, expected);
+    assert_eq!(names.len(), 20);
+    for (plain, transparent) in plain.vips.iter().zip(&transparent.vips) {
+        let mut unset = transparent.clone();
+        unset.source = None;
+        assert_eq!(&unset, plain, "only `source` differs on {}", plain.name);
+    }
+    assert_eq!(validate(&transparent), vec![]);
+}
+
+#[test]
 fn the_profile_round_trips_through_its_toml() {
     let input = OpenstackInput {
         port_offset: 20_000,
         redis_password: Some("s3cret".to_owned()),
+        transparent: true,
         ..three_controllers()
     };
     let config = profile(&input);

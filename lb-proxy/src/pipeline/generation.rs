@@ -31,7 +31,7 @@ use crate::pipeline::http::upstream::{IDLE_LIMIT, MAX_IDLE_PER_SERVER, Upstreams
 use crate::pipeline::selection::{Stick, Target};
 use crate::sessions::Sessions;
 use crate::stats::Counters;
-use crate::tls::{Originator, Terminator};
+use crate::tls::Terminator;
 
 /// The VIP settings the connection path reads.
 #[derive(Debug)]
@@ -53,19 +53,15 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    /// Fails when the VIP's TLS certificates (or `server_tls` files) cannot be loaded.
+    /// Fails when the VIP's TLS certificates (or `server_tls` files) cannot be loaded, or
+    /// when it connects from its clients' addresses and cannot (see `pipeline::transparent`).
     fn new(vip: Vip) -> Result<Self, Error> {
         Ok(Settings {
             tls: Terminator::new(&vip)?,
             idle_limit: vip.timeouts.client.min(vip.timeouts.server),
             mode: vip.mode,
             http: (vip.mode == Mode::Http).then(|| Arc::new(http::HttpVip::new(&vip))),
-            dialer: Dialer {
-                source: vip.source,
-                timeout: vip.timeouts.connect,
-                keepalive: vip.server_keepalive,
-                tls: Originator::new(&vip)?,
-            },
+            dialer: Dialer::new(&vip)?,
             name: vip.name,
             timeouts: vip.timeouts,
             retries: vip.retries,
@@ -116,7 +112,7 @@ impl Shared {
             limits: Arc::new(Limits::new(vip.max_connections, global)),
             counters: Arc::default(),
             names: Arc::new(ArcSwap::from_pointee(names)),
-            upstreams: Arc::new(upstreams_for(&vip)),
+            upstreams: upstreams_for(&vip),
             events: Arc::default(),
             origin: Instant::now(),
             settings: Settings::new(vip)?,
@@ -153,7 +149,7 @@ impl Shared {
         let upstreams = if reusable {
             Arc::clone(&self.upstreams)
         } else {
-            Arc::new(upstreams_for(&vip))
+            upstreams_for(&vip)
         };
         let shared = Shared {
             observer,
@@ -185,9 +181,15 @@ impl Shared {
     }
 }
 
-/// An empty pool of idle HTTP connections for `vip`'s servers.
-fn upstreams_for(vip: &Vip) -> Upstreams {
-    Upstreams::new(MAX_IDLE_PER_SERVER, IDLE_LIMIT.min(vip.timeouts.server))
+/// An empty pool of idle HTTP connections for `vip`'s servers, swept on a timer for as long
+/// as a generation holds it.
+fn upstreams_for(vip: &Vip) -> Arc<Upstreams> {
+    let upstreams = Arc::new(Upstreams::new(
+        MAX_IDLE_PER_SERVER,
+        IDLE_LIMIT.min(vip.timeouts.server),
+    ));
+    http::upstream::sweep(&upstreams);
+    upstreams
 }
 
 /// A new observer and its receiver for a VIP with `observe_failures` set.

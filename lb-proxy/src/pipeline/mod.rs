@@ -6,8 +6,9 @@
 //! 3. the mode: [`tcp`] joins the client to one server; `crate::pipeline::http` serves requests, each
 //!    forwarded on its own;
 //! 4. [`upstream`]: servers in [`selection`] order (persistence, then the scheduler), each
-//!    reached through [`connect`], with retries and passive health reports, for a TCP session
-//!    or an HTTP request alike;
+//!    reached through [`connect`] (from the client's own address with `source = "client"`:
+//!    [`transparent`]), with retries and passive health reports, for a TCP session or an
+//!    HTTP request alike;
 //! 5. [`relay`]: bytes both ways once a client and a server are joined (a TCP session, an
 //!    upgraded HTTP connection), counted for the server and its VIP.
 //!
@@ -24,6 +25,7 @@ pub(crate) mod prefixed;
 pub(crate) mod relay;
 pub(crate) mod selection;
 mod tcp;
+pub(crate) mod transparent;
 pub(crate) mod upstream;
 
 pub(crate) use accept::accept;

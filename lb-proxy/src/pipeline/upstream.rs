@@ -1,8 +1,10 @@
 //! The server side of a connection or request, the same for every mode: servers in the
 //! [selection](super::selection)'s order (persistence, then the scheduler, never one already
 //! tried), at most `retries + 1` of them; each connect through the VIP's [`Dialer`](super::connect::Dialer)
-//! (TLS included, within the connect timeout) reported to passive health checks; each failed
-//! attempt counted (`connect_failure`) and logged with the server, its address and the attempt
+//! (TLS included, within the connect timeout) reported to passive health checks (but for an
+//! attempt refused before connecting: a client address of the other family than the server's,
+//! with `source = "client"`, which says nothing of the server's health); each failed attempt
+//! counted (`connect_failure`) and logged with the server, its address and the attempt
 //! number. What counts as a failed attempt is the mode's call: in TCP mode a failed connect, in
 //! HTTP mode a request that could not be sent (a kept-alive connection may have closed).
 
@@ -25,6 +27,8 @@ use crate::tls::ServerStream;
 pub(crate) struct Attempts<'s> {
     shared: &'s Shared,
     selection: Selection<'s>,
+    /// The client's address (what a transparent source connects from).
+    client: IpAddr,
     /// Attempts made so far.
     made: u32,
 }
@@ -36,6 +40,7 @@ impl<'s> Attempts<'s> {
         Attempts {
             selection: Selection::new(pool, &shared.stick, client, shared.now()),
             shared,
+            client,
             made: 0,
         }
     }
@@ -63,7 +68,9 @@ impl<'s> Attempts<'s> {
     /// A new connection to `target`, its outcome reported to passive health checks (a
     /// failure is not counted here: see [`Attempts::failed`]).
     pub(crate) async fn connect(&self, target: &Target) -> io::Result<ServerStream> {
-        let connected = self.shared.settings.dialer.connect(target.address).await;
+        let dialer = &self.shared.settings.dialer;
+        dialer.reachable(self.client, target.address)?;
+        let connected = dialer.connect(target.address, self.client).await;
         if let Some(observer) = &self.shared.observer {
             match &connected {
                 Ok(_) => observer.succeeded(target.id),

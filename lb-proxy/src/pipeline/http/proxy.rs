@@ -17,8 +17,13 @@
 //! forwarder, an HTTP/1.1 request in origin form that asks for no upgrade goes to the server
 //! as the client's lines, less the hop-by-hop and forwarding ones, followed by the proxy's
 //! forwarding lines. HTTP/2 clients always get header maps.
+//!
+//! With `source = "client"`, a request takes only an idle connection made from its client's
+//! address (the one the PROXY header names, where `accept_proxy_from` applies), and a new
+//! connection is made from that address: a server connection never carries another client's
+//! requests.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,7 +40,7 @@ use super::forwarded::{Forwarding, Hop};
 use super::phases::Phases;
 use super::reply::{empty_body, status_response};
 use super::tunnel::ServerSide;
-use super::upstream::{Connection, Failure, FieldForm, Head, ResponseBody};
+use super::upstream::{Connection, Failure, FieldForm, Head, PoolKey, ResponseBody};
 use super::{BoxError, HttpVip, ProxyBody};
 use crate::pipeline::generation::Shared;
 use crate::pipeline::selection::{OpenConnection, Target};
@@ -82,6 +87,9 @@ pub(crate) struct Client {
     forwarding: Forwarding,
     /// The client's address as access lines write it, made once.
     client_text: Arc<str>,
+    /// The address this client's server connections come from, when it is the client's
+    /// (`source = "client"`): only connections made from it may carry its requests.
+    pooled_as: Option<IpAddr>,
 }
 
 impl Client {
@@ -100,7 +108,9 @@ impl Client {
             trusted,
         };
         let forwarding = Forwarding::new(hop);
+        let transparent = shared.settings.dialer.is_transparent();
         Client {
+            pooled_as: transparent.then(|| peer.ip().to_canonical()),
             shared,
             vip,
             hop,
@@ -253,7 +263,7 @@ impl Client {
         form: FieldForm,
     ) -> Result<(Head, Connection, bool), Failure> {
         let limit = self.shared.settings.timeouts.server;
-        while let Some(connection) = self.shared.upstreams.take(target.address) {
+        while let Some(connection) = self.shared.upstreams.take(self.pool_key(target)) {
             let connection = connection.counted_for(target, &self.shared.counters);
             match connection.send(request, lines, form).await {
                 Err(Failure::NotSent(back, _)) => request = *back,
@@ -267,6 +277,14 @@ impl Client {
                 connection.send(request, lines, form).await
             }
             Err(error) => Err(Failure::NotSent(Box::new(request), error.to_string())),
+        }
+    }
+
+    /// The idle connections to `target` this client's requests may take.
+    fn pool_key(&self, target: &Target) -> PoolKey {
+        PoolKey {
+            server: target.address,
+            client: self.pooled_as,
         }
     }
 
@@ -294,7 +312,7 @@ impl Client {
             framing,
             keep_alive && whole,
             &self.shared.upstreams,
-            target.address,
+            self.pool_key(target),
         );
         let relay = Relay::new(body, self.shared.settings.timeouts.server)
             .holding(open)

@@ -2,7 +2,6 @@
 //! [`BodyDecoder`]. Once the body has ended, a connection the server keeps open, with nothing
 //! read past the body, goes back to the pool.
 
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -10,9 +9,9 @@ use std::task::{Context, Poll, ready};
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 
-use super::Upstreams;
 use super::connection::Connection;
 use super::response::Framing;
+use super::{PoolKey, Upstreams};
 use crate::pipeline::http::BoxError;
 use crate::pipeline::http::body_decoder::BodyDecoder;
 
@@ -22,24 +21,24 @@ pub(crate) struct ResponseBody {
     connection: Option<Connection>,
     decoder: BodyDecoder,
     /// Where the connection goes once the body has ended, if it can be reused.
-    reuse: Option<(Arc<Upstreams>, SocketAddr)>,
+    reuse: Option<(Arc<Upstreams>, PoolKey)>,
 }
 
 impl ResponseBody {
-    /// The body framed by `framing` on `connection`, which goes back to `pool` as a connection
-    /// to `address` when the body ends, if `keep_alive`.
+    /// The body framed by `framing` on `connection`, which goes back to `pool` under `key`
+    /// when the body ends, if `keep_alive`.
     pub(crate) fn new(
         connection: Connection,
         framing: Framing,
         keep_alive: bool,
         pool: &Arc<Upstreams>,
-        address: SocketAddr,
+        key: PoolKey,
     ) -> Self {
         let decoder = BodyDecoder::new(framing);
         let mut body = ResponseBody {
             connection: Some(connection),
             decoder,
-            reuse: keep_alive.then(|| (Arc::clone(pool), address)),
+            reuse: keep_alive.then(|| (Arc::clone(pool), key)),
         };
         if decoder.is_done() {
             body.end();
@@ -50,9 +49,9 @@ impl ResponseBody {
     /// The body has ended: its connection goes back to the pool if it can be reused.
     fn end(&mut self) {
         let connection = self.connection.take();
-        if let (Some(connection), Some((pool, address))) = (connection, self.reuse.take()) {
+        if let (Some(connection), Some((pool, key))) = (connection, self.reuse.take()) {
             if connection.read.is_empty() {
-                pool.give_back(address, connection);
+                pool.give_back(key, connection);
             }
         }
     }
