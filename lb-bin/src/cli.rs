@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
 ///
 /// `lb run -c lb.toml` serves a configuration; `lb check` validates one; `lb ctl` shows and
 /// changes a running `lb` through its admin listener; `lb profile` prints a ready-made one;
-/// `lb keepalived` prints keepalived.conf for a node of a pair.
+/// `lb keepalived` prints keepalived.conf for a node of a pair; `lb import` makes one of an
+/// HAProxy configuration.
 #[derive(Debug, Parser)]
 #[command(name = "lb", version)]
 pub(crate) struct Cli {
@@ -44,6 +45,26 @@ pub(crate) enum Command {
     /// request is refused, 2 when the admin listener cannot be reached. Changes need the
     /// token of `[admin] token_file` (`--token-file`); reads do not, from loopback.
     Ctl(CtlArgs),
+    /// Print an lb configuration made from an HAProxy one (haproxy.cfg).
+    ///
+    /// The TOML goes to stdout and passes `lb check`; the report goes to stderr, one line per
+    /// construct left out or approximated (FILE:LINE: left out: `CONSTRUCT`: REASON). Exit 0
+    /// when everything was imported as it is, 1 when the report lists anything (or `--check`
+    /// finds a difference), 2 when the file cannot be read.
+    Import(ImportArgs),
+}
+
+/// `lb import`.
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// The HAProxy configuration file.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+    /// Read the printed configuration back and compare each VIP with what haproxy.cfg says:
+    /// listen addresses, servers, weights, backup flags and persistence; print every
+    /// difference.
+    #[arg(long)]
+    pub(crate) check: bool,
 }
 
 /// `lb ctl`.
@@ -210,6 +231,12 @@ pub(crate) struct OpenstackArgs {
     /// Redis's `requirepass`, sent with AUTH by the redis check.
     #[arg(long, value_name = "PASSWORD")]
     pub(crate) redis_password: Option<String>,
+    /// Connect to the servers of the TCP VIPs from the client's address (`source = "client"`,
+    /// TPROXY), so that keystone, the APIs, sshd and the noVNC proxy log the real clients;
+    /// mysql and redis are left as they are. Needs CAP_NET_ADMIN and the routing of the README's
+    /// "Transparent proxying".
+    #[arg(long)]
+    pub(crate) transparent: bool,
 }
 
 fn controller(text: &str) -> Result<(String, IpAddr), String> {

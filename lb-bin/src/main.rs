@@ -7,16 +7,21 @@
 //! - `lb ctl [--admin ADDR] [--token-file FILE] ACTION`: the admin API from the shell.
 //! - `lb check -c FILE`: validates a configuration; prints `ok` (exit 0) or every error, one
 //!   per line as `FILE:LINE:COLUMN: PATH: MESSAGE` (exit 1); exit 2 when the file cannot be
-//!   read.
-//! - `lb profile openstack --vip ADDR --controller NAME=ADDR ... [--port-offset N]`: prints
-//!   the built-in OpenStack profile as a configuration file.
+//!   read. After `ok`, a `note:` when VIPs use `source = "client"`, naming the routing that
+//!   transparent proxying needs.
+//! - `lb profile openstack --vip ADDR --controller NAME=ADDR ... [--port-offset N]
+//!   [--transparent]`: prints the built-in OpenStack profile as a configuration file.
 //! - `lb keepalived -c FILE [--check] [--net-namespace NAME] [--script-user USER]`: prints
 //!   keepalived.conf for this node of a pair; `--check` has `keepalived -t` test it first.
+//! - `lb import FILE [--check]`: prints an lb configuration made from an HAProxy one, and on
+//!   stderr what was left out or approximated; exit 1 when anything was, 2 when the file
+//!   cannot be read.
 
 mod access_format;
 mod check;
 mod cli;
 mod ctl;
+mod import;
 mod keepalived;
 mod logging;
 mod notify;
@@ -36,5 +41,6 @@ fn main() -> ExitCode {
         Command::Profile(args) => profile::run(&args),
         Command::Keepalived(args) => keepalived::run(&args),
         Command::Ctl(args) => ctl::run(&args),
+        Command::Import(args) => import::run(&args),
     }
 }

@@ -14,11 +14,13 @@
 //! - [`scheduler`]: one trait, one file per algorithm.
 //! - [`persistence`]: source-IP tables, HTTP cookies and last-successful stickiness.
 //! - [`profile`]: the built-in OpenStack profile.
+//! - [`import`]: an HAProxy configuration made into an lb one, with a report of what differs.
 //! - [`proxy_protocol`]: the PROXY protocol v1/v2 header codec.
 //! - [`reload`]: a reload as a pure diff of the running VIPs and the new configuration.
 
 pub mod cluster;
 pub mod config;
+pub mod import;
 pub mod model;
 pub mod persistence;
 pub mod pool;

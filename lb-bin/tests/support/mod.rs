@@ -7,10 +7,14 @@ pub mod backend;
 pub mod cluster;
 pub mod lb;
 pub mod mariadb;
+pub mod misbehaving;
 pub mod netns;
 pub mod nginx;
 pub mod process;
 pub mod redis;
+pub mod tcp_load;
+pub mod transparent;
+pub mod tripleo_cfg;
 pub mod webdriver;
 pub mod wrk;
 

@@ -13,6 +13,8 @@ pub struct Nginx {
     pub address: SocketAddr,
     /// The process (nginx in the foreground).
     pub process: Process,
+    /// Whether it was stopped or killed already (its pid may belong to another process now).
+    gone: bool,
 }
 
 /// Starts `count` nginx servers, `nginx-0`, `nginx-1`, ..., and answers them with their
@@ -32,7 +34,12 @@ pub fn servers(dir: &Path, count: usize) -> (Vec<Nginx>, String) {
 impl Nginx {
     /// Starts nginx on a free port and waits until it accepts connections.
     pub fn start(dir: &Path, name: &str) -> Nginx {
-        let port = free_port();
+        Nginx::start_on(dir, name, free_port())
+    }
+
+    /// Starts nginx on `port` (again, after [`Nginx::stop`]: same name, same directory) and
+    /// waits until it accepts connections.
+    pub fn start_on(dir: &Path, name: &str, port: u16) -> Nginx {
         let prefix = dir.join(name);
         std::fs::create_dir_all(prefix.join("logs")).unwrap();
         let config = prefix.join("nginx.conf");
@@ -62,15 +69,29 @@ impl Nginx {
         Nginx {
             address: local(port),
             process,
+            gone: false,
         }
+    }
+
+    /// Stops nginx gracefully (SIGQUIT), as an operator's `nginx -s quit` or a service stop
+    /// does: it stops listening (connections not accepted yet are reset), closes its idle
+    /// kept-alive connections, finishes the requests under way, and exits; waits for that.
+    pub fn stop(&mut self) {
+        self.process.signal("QUIT");
+        self.process.wait_exit(EVENT_TIMEOUT);
+        self.gone = true;
     }
 
     /// Kills the master and its worker at once (SIGKILL), like a server that loses power:
     /// one `kill` for all of them, since a running master respawns a killed worker and a
     /// worker orphaned by a killed master goes on serving on the port.
     pub fn kill(&mut self) {
+        if self.gone {
+            return;
+        }
         self.signal_all("KILL");
         self.process.kill();
+        self.gone = true;
     }
 
     /// Sends `signal` ("STOP", "CONT", "KILL", ...) to the master and its worker at once.

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use super::process::Process;
 
@@ -72,4 +73,28 @@ pub fn report(output: &[String]) -> Report {
         socket_errors: after_colon("Socket errors"),
         non_2xx: after_colon("Non-2xx"),
     }
+}
+
+/// The longest a request took, from the `Max` column of wrk's `Latency` line (requests that
+/// hit wrk's own timeout are counted as timeouts in the report, not here).
+pub fn max_latency(output: &[String]) -> Duration {
+    let max = output
+        .iter()
+        .find(|l| l.trim_start().starts_with("Latency"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .expect("wrk printed its latency");
+    let split = max
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(max.len());
+    let (number, unit) = max.split_at(split);
+    let number: f64 = number.parse().expect("a latency figure");
+    let seconds = match unit {
+        "us" => number / 1e6,
+        "ms" => number / 1e3,
+        "s" => number,
+        "m" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => panic!("unknown unit in wrk's latency {max:?}"),
+    };
+    Duration::from_secs_f64(seconds)
 }

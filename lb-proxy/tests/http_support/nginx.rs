@@ -23,6 +23,11 @@ pub struct Nginx {
 impl Nginx {
     /// Starts nginx named `name` on a free port; `extra` is added to its `server` block.
     pub fn start(name: &str, extra: &str) -> Nginx {
+        Nginx::start_with_connections(name, extra, 1024)
+    }
+
+    /// Like [`Nginx::start`], its worker taking up to `connections` connections at once.
+    pub fn start_with_connections(name: &str, extra: &str, connections: u32) -> Nginx {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -36,7 +41,7 @@ impl Nginx {
             &config,
             format!(
                 "worker_processes 1;\nerror_log stderr notice;\npid {pid};\n\
-                 events {{ worker_connections 1024; }}\n\
+                 events {{ worker_connections {connections}; }}\n\
                  http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp};\n\
                  fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp}; scgi_temp_path {tmp};\n\
                  keepalive_requests 100000; client_max_body_size 0;\n\
