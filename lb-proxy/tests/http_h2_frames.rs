@@ -2,7 +2,8 @@
 //! formed or not (RFC 9113), and reads what lb answers. PING is answered; a request is served;
 //! frames that break the protocol end the connection with a GOAWAY naming the error, or reset
 //! only their stream; a rapid reset of many streams (CVE-2023-44487) is cut off and lb goes on
-//! serving.
+//! serving; a client that reads slowly gets no more of a response than its flow-control window
+//! allows, and the rest once it opens the window.
 
 mod http_support;
 
@@ -23,6 +24,7 @@ const PING: u8 = 0x6;
 const GOAWAY: u8 = 0x7;
 const WINDOW_UPDATE: u8 = 0x8;
 const END_STREAM: u8 = 0x1;
+const SETTINGS_INITIAL_WINDOW_SIZE: u16 = 0x4;
 const ACK: u8 = 0x1;
 const END_HEADERS: u8 = 0x4;
 const PROTOCOL_ERROR: u32 = 0x1;
@@ -79,9 +81,21 @@ fn get(stream: u32) -> Vec<u8> {
 
 /// A client connection past the connection preface and the SETTINGS exchange.
 async fn connect(address: SocketAddr) -> TcpStream {
+    connect_with(address, &[]).await
+}
+
+/// Like [`connect`], the client's SETTINGS carrying `settings` (identifier, value) pairs.
+async fn connect_with(address: SocketAddr, settings: &[(u16, u32)]) -> TcpStream {
     let mut client = TcpStream::connect(address).await.unwrap();
     client.write_all(PREFACE).await.unwrap();
-    client.write_all(&frame(SETTINGS, 0, 0, &[])).await.unwrap();
+    let payload: Vec<u8> = settings
+        .iter()
+        .flat_map(|(id, value)| id.to_be_bytes().into_iter().chain(value.to_be_bytes()))
+        .collect();
+    client
+        .write_all(&frame(SETTINGS, 0, 0, &payload))
+        .await
+        .unwrap();
     let settings = next(&mut client).await.expect("the server's SETTINGS");
     assert_eq!(settings.kind, SETTINGS, "{settings:?}");
     client
@@ -237,5 +251,71 @@ async fn a_rapid_reset_is_cut_off_and_lb_goes_on_serving() {
     assert_eq!(goaway.error_code(), ENHANCE_YOUR_CALM);
     let mut fresh = connect(address).await;
     served(&mut fresh, 1).await;
+    service.stop().await;
+}
+
+/// Reads DATA frames of `stream` until `wanted` bytes came or the stream ended; frames of
+/// other kinds pass by. Answers the bytes and whether the stream ended.
+async fn read_body(client: &mut TcpStream, stream: u32, wanted: usize) -> (usize, bool) {
+    let mut read = 0;
+    while read < wanted {
+        let data = next_of(client, DATA).await.expect("more of the body");
+        assert_eq!(data.stream, stream);
+        read += data.payload.len();
+        if data.flags & END_STREAM != 0 {
+            return (read, true);
+        }
+    }
+    (read, false)
+}
+
+#[tokio::test]
+async fn a_slow_reader_gets_no_more_than_its_window_then_the_rest() {
+    const BODY: usize = 100_000;
+    const WINDOW: u32 = 1_000;
+    let body: &'static str = Box::leak("x".repeat(BODY).into_boxed_str());
+    let server = CountingServer::start(true, body).await;
+    let service = Service::start(http_vip(&[server.address])).unwrap();
+    let address = service.local_addrs()[0];
+    let mut client = connect_with(address, &[(SETTINGS_INITIAL_WINDOW_SIZE, WINDOW)]).await;
+    client.write_all(&get(1)).await.unwrap();
+    let head = next_of(&mut client, HEADERS)
+        .await
+        .expect("a response head");
+    assert_eq!(head.payload.first(), Some(&0x88), "status 200: {head:?}");
+    let (read, ended) = read_body(&mut client, 1, WINDOW as usize).await;
+    assert_eq!(
+        (read, ended),
+        (WINDOW as usize, false),
+        "exactly the window"
+    );
+    // Nothing more comes while the window stays shut (a quiet half second shows it: the
+    // absence of a frame cannot be awaited otherwise).
+    let mut byte = [0u8; 1];
+    let more = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        client.peek(&mut byte),
+    )
+    .await;
+    assert!(more.is_err(), "lb sent past the client's window");
+    // The window opens, for the stream and the connection: the rest arrives, and it is all.
+    let open = (BODY as u32).to_be_bytes();
+    client
+        .write_all(&frame(WINDOW_UPDATE, 0, 1, &open))
+        .await
+        .unwrap();
+    client
+        .write_all(&frame(WINDOW_UPDATE, 0, 0, &open))
+        .await
+        .unwrap();
+    let (rest, ended) = read_body(&mut client, 1, BODY).await;
+    assert_eq!((WINDOW as usize + rest, ended), (BODY, true));
+    // The connection serves on, a new stream under the client's window again.
+    client.write_all(&get(3)).await.unwrap();
+    next_of(&mut client, HEADERS)
+        .await
+        .expect("a response head");
+    let (read, ended) = read_body(&mut client, 3, WINDOW as usize).await;
+    assert_eq!((read, ended), (WINDOW as usize, false));
     service.stop().await;
 }
