@@ -2,7 +2,8 @@
 //! loopback: field lines passed on as the server wrote them (less the hop-by-hop ones), chunked
 //! bodies decoded and the connection reused, interim 1xx responses skipped, ambiguous lengths
 //! refused with 502, and a kept-alive connection that the server closed costing the client
-//! nothing.
+//! nothing, nor a new connection closed without an answer, for a request that may be sent
+//! twice.
 
 mod http_support;
 
@@ -24,6 +25,8 @@ enum Close {
     AfterAnswer,
     /// When the second request comes, without answering it.
     AtNextRequest,
+    /// When the first request comes, without answering it (a server going away).
+    AtFirstRequest,
 }
 
 /// A server that answers request heads with `answer` and closes connections as `close` says;
@@ -50,6 +53,7 @@ impl Scripted {
                     for served in 0.. {
                         if read_head(&mut stream).await.is_empty()
                             || (served == 1 && close == Close::AtNextRequest)
+                            || (served == 0 && close == Close::AtFirstRequest)
                         {
                             return;
                         }
@@ -230,6 +234,31 @@ async fn a_kept_alive_connection_the_server_closed_costs_the_client_nothing() {
         );
         service.stop().await;
     }
+}
+
+#[tokio::test]
+async fn a_get_whose_new_connection_closed_unanswered_goes_to_another_server_a_post_does_not() {
+    // The first server takes each request and closes without a byte of answer, as a server
+    // being stopped does with what it had accepted; the second answers.
+    let going = Scripted::start("", Close::AtFirstRequest).await;
+    let answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    let staying = Scripted::start(answer, Close::Never).await;
+    let mut vip = http_vip(&[going.address, staying.address]);
+    vip.scheduler = lb_core::model::SchedulerKind::First;
+    let service = Service::start(vip).unwrap();
+    let address = service.local_addrs()[0];
+    let reply = get(address, "/", "").await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "ok"));
+    assert_eq!((going.accepted(), staying.accepted()), (1, 1));
+    // A POST may not be sent twice: the client gets the 502.
+    let post = raw(
+        address,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(post.starts_with("HTTP/1.1 502 "), "{post:?}");
+    assert_eq!((going.accepted(), staying.accepted()), (2, 1));
+    service.stop().await;
 }
 
 #[tokio::test]

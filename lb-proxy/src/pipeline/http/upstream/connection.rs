@@ -12,8 +12,12 @@
 //! the server stops taking it or the server timeout has passed; in those two cases the
 //! connection is not reused. A request whose head could not be written at all (the
 //! server had closed the kept-alive connection) is handed back to be sent elsewhere, and so is
-//! an idempotent request without a body that a kept-alive connection took but that the server
-//! closed (or reset) without a byte of response: the server closed it as it was being reused.
+//! an idempotent request without a body (RFC 9110 section 9.2.2: GET, HEAD, OPTIONS, TRACE,
+//! PUT, DELETE) whose connection the server closed or reset without a byte of response: on a
+//! kept-alive connection, the server closed it as it was being reused; on a new one, the
+//! server is going away (a restart closing its listener resets what it had accepted). Such a
+//! request is sent again at most as often as the VIP's `retries` allow, as nginx does by
+//! default (`proxy_next_upstream error`); a request with a body, or another method, never is.
 //!
 //! Defaults: reads of up to 16 KiB at a time.
 
@@ -68,8 +72,6 @@ pub(crate) struct Connection {
     pub(super) read: BytesMut,
     write: BytesMut,
     fields: Fields,
-    /// Whether the connection has carried a request before.
-    pub(super) reused: bool,
     /// The server timeout for response heads: one timer for the connection's life, moved only
     /// when it fires early.
     clock: IdleClock,
@@ -114,7 +116,6 @@ impl Connection {
             read: BytesMut::new(),
             write: BytesMut::new(),
             fields: Fields::new(),
-            reused: false,
             clock,
             timer,
             tally: Tally {
@@ -179,7 +180,7 @@ impl Connection {
             return match poll_fn(|cx| self.poll_head_within(cx, reading)).await {
                 Ok(head) => Ok((head, self, true)),
                 Err(Failure::Broken(error))
-                    if self.reused && self.read.is_empty() && parts.method.is_idempotent() =>
+                    if self.read.is_empty() && parts.method.is_idempotent() =>
                 {
                     Err(Failure::NotSent(
                         Box::new(Request::from_parts(parts, body)),

@@ -85,7 +85,6 @@ impl Upstreams {
     /// Keeps `connection`, whose last response has been read to its end, for reuse under
     /// `key`.
     pub(crate) fn give_back(&self, key: PoolKey, mut connection: Connection) {
-        connection.reused = true;
         connection.tally.flush();
         self.idle().push(key, connection, Instant::now());
     }
